@@ -6,8 +6,8 @@ The course's notebooks are built on it. Cells are plain functions over dicts of 
 the single time loop they share is in ``lstmlib.recurrent``.
 """
 
-from . import activations, gradcheck, gru, lstm, recurrent, rnn
+from . import activations, analysis, data, gradcheck, gru, layers, lstm, models, optim, recurrent, rnn
 
 __version__ = "0.1.0"
 
-__all__ = ["activations", "gradcheck", "gru", "lstm", "recurrent", "rnn"]
+__all__ = ["activations", "analysis", "data", "gradcheck", "gru", "layers", "lstm", "models", "optim", "recurrent", "rnn"]

@@ -158,11 +158,13 @@ def forward(cell: Cell, xs, params, state0=None) -> tuple[np.ndarray, tuple, Seq
     return hs, state, SeqCache(cell.name, xs, tuple(steps))
 
 
-def backward(cell: Cell, dhs, cache, params, dstate_T=None) -> tuple[np.ndarray, tuple, dict]:
+def backward(cell: Cell, dhs, cache, params, dstate_T=None, *, record: list | None = None) -> tuple[np.ndarray, tuple, dict]:
     """Backpropagation through time for :func:`forward`.
 
     ``dhs`` (N, T, H) is dL/dh_t for every step (zeros where the loss does not read h_t);
     ``dstate_T`` is dL/d(final state) (None means zeros). Returns ``(dxs, dstate0, grads)``.
+    If ``record`` is a list, the total gradient dL/d(state_t) reaching each step t = T..1 is
+    appended to it (used by :func:`lstmlib.analysis.state_gradients`).
     """
     D, H, dtype = check_params(cell, params)
     if not isinstance(cache, SeqCache):
@@ -184,6 +186,8 @@ def backward(cell: Cell, dhs, cache, params, dstate_T=None) -> tuple[np.ndarray,
     grads: dict[str, np.ndarray] = {}
     for t in reversed(range(T)):
         dstate = (dstate[0] + dhs[:, t],) + tuple(dstate[1:])  # h_t feeds the loss and step t+1
+        if record is not None:
+            record.append(dstate)
         dax[:, t], dstate, step_grads = cell.core_backward(dstate, cache.steps[t], params)
         for key, g in step_grads.items():  # hidden-side parameters are shared across time
             if key in grads:

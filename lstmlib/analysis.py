@@ -1,0 +1,65 @@
+"""Measurements the lessons make on cells: gradient flow through time, spectral radius, sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import recurrent
+from .optim import leaves
+
+
+def state_gradients(cell, dhs: np.ndarray, cache, params, dstate_T=None) -> dict:
+    """Total gradient dL/d(state_t) at every step, from the same BPTT loop as ``cell.backward``.
+
+    Returns ``{"h": (N, T, H), "c": (N, T, H) for the LSTM, "h0": (N, H), ...}``: entry ``[:, t]``
+    is the gradient reaching ``h_{t+1}`` (lessons count steps from 1) from the loss *and* from
+    every later step; ``"h0"`` (and ``"c0"``) is the gradient reaching the initial state.
+    Use it to plot ‖∂L/∂h_k‖ against the distance T − k.
+    """
+    record: list = []
+    _, dstate0, _ = recurrent.backward(cell.CELL, dhs, cache, params, dstate_T, record=record)
+    out = {}
+    for k, name in enumerate(cell.CELL.state_names):
+        out[name] = np.stack([r[k] for r in reversed(record)], axis=1)  # (N, T, H)
+        out[name + "0"] = dstate0[k]
+    return out
+
+
+def grad_norm_by_distance(cell, params, xs: np.ndarray, rng, state0=None, which: str = "h") -> np.ndarray:
+    """‖∂L/∂state_k‖ for k = T, T−1, ..., 0 where L = ⟨h_T, w⟩ with a random unit vector ``w``.
+
+    Only the last hidden state feeds the loss, so entry ``d`` (the distance T − k) measures how
+    much of a gradient injected at step T is still alive d steps earlier. Returns (T + 1,) norms
+    averaged over the batch: index 0 is distance 0 (step T), the last index is the initial state.
+    """
+    hs, _, cache = cell.forward(xs, params, state0)
+    N, T, H = hs.shape
+    w = rng.standard_normal((N, H)).astype(hs.dtype)
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    dhs = np.zeros_like(hs)
+    dhs[:, -1] = w
+    g = state_gradients(cell, dhs, cache, params)
+    if which not in cell.CELL.state_names:
+        raise ValueError(f"which must be one of {cell.CELL.state_names}, got {which!r}")
+    per_step = np.concatenate([g[which + "0"][:, None], g[which]], axis=1)  # (N, T+1, H): k = 0..T
+    norms = np.linalg.norm(per_step, axis=2).mean(axis=0)  # (T+1,)
+    return norms[::-1].copy()  # by distance T - k = 0..T
+
+
+def spectral_radius(W: np.ndarray) -> float:
+    """Largest |eigenvalue| of a square matrix."""
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"W must be square, got shape {W.shape}")
+    return float(np.max(np.abs(np.linalg.eigvals(W))))
+
+
+def with_spectral_radius(W: np.ndarray, rho: float) -> np.ndarray:
+    """A copy of ``W`` scaled so that its spectral radius is ``rho``."""
+    if not rho > 0:
+        raise ValueError(f"rho must be positive, got {rho!r}")
+    return W * (rho / spectral_radius(W))
+
+
+def count_params(params) -> int:
+    """Number of scalars in a params dict (or any nested model)."""
+    return int(sum(a.size for _, a in leaves(params)))
