@@ -1,9 +1,11 @@
 """Figures for the lessons: Hangul that renders everywhere, and plot helpers that return figures.
 
-Importing this module registers the bundled NanumGothic font (SIL Open Font License, see
-``fonts/OFL.txt``) with matplotlib and makes it the default family, so Korean titles render on
-a pip-only machine with no system fonts and no missing-glyph warnings. NanumGothic has no
-U+2212 minus sign, so ``axes.unicode_minus`` is turned off (axes show an ASCII hyphen-minus).
+Importing this module registers the bundled LstmlibGothic font with matplotlib and makes it the
+default family, so Korean titles render on a pip-only machine with no system fonts and no
+missing-glyph warnings. LstmlibGothic is NanumGothic (SIL Open Font License, ``fonts/OFL.txt``)
+with one change made by ``scripts/make_course_font.py``: U+2212 MINUS SIGN, which NanumGothic
+lacks and matplotlib's mathtext uses for every "-" (e.g. the 10⁻² ticks of a log axis), is mapped
+to the hyphen's glyph.
 
 Every helper builds a :class:`matplotlib.figure.Figure` *without pyplot* and returns it. In a
 notebook, leave the figure as the last expression of the cell (or call ``display(fig)``) to
@@ -20,8 +22,8 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-FONT_PATH = Path(__file__).with_name("fonts") / "NanumGothic.ttf"
-FONT_NAME = "NanumGothic"
+FONT_PATH = Path(__file__).with_name("fonts") / "LstmlibGothic.ttf"
+FONT_NAME = "LstmlibGothic"
 
 # A size that reads well on a 1280×720 slide at the inline backend's 100 dpi... and in a notebook.
 WIDE = (9.0, 4.0)
@@ -29,11 +31,10 @@ SQUARE = (6.0, 4.5)
 
 
 def use_korean_font() -> str:
-    """Register the bundled NanumGothic and make it matplotlib's default font; return its name."""
+    """Register the bundled LstmlibGothic and make it matplotlib's default font; return its name."""
     if FONT_NAME not in {f.name for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(str(FONT_PATH))
     matplotlib.rcParams["font.family"] = FONT_NAME
-    matplotlib.rcParams["axes.unicode_minus"] = False
     matplotlib.rcParams["figure.dpi"] = 100
     matplotlib.rcParams["savefig.dpi"] = 100
     matplotlib.rcParams["axes.grid"] = True

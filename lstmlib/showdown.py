@@ -1,0 +1,130 @@
+"""Train many-to-one regressors on the adding problem with early stopping: the RNN/LSTM/GRU showdown.
+
+Lessons 08 and 09 (and ``tests/test_showdown_lstm.py``) pit cells against each other on
+:func:`lstmlib.data.adding_problem`. To make such a comparison fair, every cell must see the
+*same* data under the *same* budget. :func:`adding_run` guarantees that: from one ``seed`` it
+derives three independent random streams (``np.random.SeedSequence(seed).spawn(3)``):
+
+* ``init``   — the model's initial weights (this stream alone depends on the cell),
+* ``train``  — a fresh training batch at every step (identical for every cell with that seed),
+* ``test``   — one fixed test set (identical for every cell with that seed).
+
+Training is :func:`lstmlib.train.train` (Adam, global-norm clipping) with the test MSE evaluated
+every ``eval_every`` steps; it stops early as soon as the test MSE falls below ``threshold``.
+The result records the step at which that happened (``solved_step``, None if never), so
+"steps to solve" is measured at a resolution of ``eval_every`` steps.
+
+Example::
+
+    from lstmlib import lstm, rnn, showdown
+    runs = {cell.__name__: showdown.adding_run(cell, T=50, hidden_size=32, seed=0, n_steps=1000)
+            for cell in (rnn, lstm)}
+    runs["lstmlib.lstm"].solved_step, runs["lstmlib.rnn"].test_mse
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import data, models
+from .train import train
+
+
+class Run(NamedTuple):
+    """The outcome of one training run (see :func:`fit_regressor`)."""
+
+    model: dict  # the trained model {"cell": params, "W_y", "b_y"}
+    history: dict  # what lstmlib.train.train returned (loss, grad_norm, eval_step, eval, steps, ...)
+    test_mse: float  # test MSE after the last step trained
+    solved_step: int | None  # first evaluated step with test MSE < threshold (None: never)
+    steps: int  # steps actually trained (≤ n_steps; fewer when it stopped early)
+
+
+def regressor_mse(cell, model: dict, xs: np.ndarray, y: np.ndarray) -> float:
+    """Mean squared error of :func:`lstmlib.models.regressor_predict` on ``xs`` (N, T, D) against ``y`` (N, O)."""
+    pred = models.regressor_predict(cell, model, xs)
+    return float(np.mean((pred - y) ** 2))
+
+
+def fit_regressor(
+    cell,
+    model: dict,
+    batch_fn,
+    test: tuple,
+    *,
+    n_steps: int,
+    lr: float,
+    clip: float | None = 1.0,
+    threshold: float | None = 0.01,
+    eval_every: int = 50,
+    progress: bool = True,
+    desc: str = "train",
+) -> Run:
+    """Train ``model`` (from :func:`lstmlib.models.init_regressor`) in place with Adam.
+
+    ``batch_fn(step) -> (xs, y)`` gives the training batch of each step; ``test = (xs, y)`` is
+    evaluated every ``eval_every`` steps (and after the last). Training stops at the first
+    evaluation whose test MSE is below ``threshold`` (None: never stop early).
+    """
+    xs_test, y_test = test
+
+    def loss_fn(params, batch):
+        return models.regressor_loss(cell, params, *batch)
+
+    def eval_fn(params):
+        return regressor_mse(cell, params, xs_test, y_test)
+
+    def stop_fn(history):
+        return threshold is not None and history["eval"][-1] < threshold
+
+    history = train(
+        model, loss_fn, batch_fn, n_steps, lr, clip=clip, eval_fn=eval_fn, eval_every=eval_every,
+        stop_fn=stop_fn, progress=progress, desc=desc,
+    )
+    solved = None
+    if threshold is not None:
+        solved = next((s for s, e in zip(history["eval_step"], history["eval"]) if e < threshold), None)
+    return Run(model, history, history["eval"][-1], solved, history["steps"])
+
+
+def adding_run(
+    cell,
+    T: int,
+    hidden_size: int,
+    seed: int,
+    n_steps: int,
+    *,
+    lr: float = 1e-2,
+    batch_size: int = 64,
+    n_test: int = 512,
+    clip: float | None = 1.0,
+    threshold: float | None = 0.01,
+    eval_every: int = 50,
+    dtype=np.float32,
+    progress: bool = True,
+    desc: str | None = None,
+    **cell_kwargs,
+) -> Run:
+    """Train a fresh ``cell`` regressor on the adding problem of length ``T`` (see module docstring).
+
+    Same ``seed`` ⇒ same training batches and same test set for every cell, so two calls that
+    differ only in ``cell`` (or in ``cell_kwargs`` such as ``forget_bias``) are a controlled
+    comparison. ``dtype=float32`` is about twice as fast as float64 and enough for training
+    (never for gradient checks). Returns a :class:`Run`; the constant predictor scores
+    ``data.ADDING_BASELINE_MSE`` = 1/6.
+    """
+    init_ss, train_ss, test_ss = np.random.SeedSequence(seed).spawn(3)
+    model = models.init_regressor(cell, 2, hidden_size, 1, np.random.default_rng(init_ss), dtype=dtype, **cell_kwargs)
+    test = data.adding_problem(n_test, T, np.random.default_rng(test_ss), dtype=dtype)
+    batch_rng = np.random.default_rng(train_ss)
+
+    def batch_fn(step):
+        return data.adding_problem(batch_size, T, batch_rng, dtype=dtype)
+
+    name = desc if desc is not None else f"{cell.__name__.rsplit('.', 1)[-1]} T={T}"
+    return fit_regressor(
+        cell, model, batch_fn, test, n_steps=n_steps, lr=lr, clip=clip, threshold=threshold,
+        eval_every=eval_every, progress=progress, desc=name,
+    )

@@ -1,0 +1,90 @@
+"""Tests for lstmlib.cell_playground: hand-set gates are exactly what the real LSTM computes."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from lstmlib import cell_playground as cp
+from lstmlib import lstm
+
+
+BASE = {"i": 0.2, "f": 0.7, "g": -0.3, "o": 0.6}
+
+
+def test_base_values_when_input_is_zero():
+    params = cp.gate_params(BASE)
+    assert params["W_x"].shape == (1, 4) and params["W_h"].shape == (1, 4) and params["b"].shape == (4,)
+    (h, c), cache = lstm.step_forward(np.zeros((1, 1)), (np.zeros((1, 1)), np.zeros((1, 1))), params)
+    for gate, value in BASE.items():
+        assert getattr(cache, gate)[0, 0] == pytest.approx(value, abs=1e-12)
+
+
+def test_each_cue_sets_only_its_gates_and_order_is_i_f_g_o():
+    params = cp.gate_params(BASE, on=[{"i": 0.9, "g": 0.8}, {"o": 0.05}])
+    xs = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    tr = cp.run(params, xs)
+    np.testing.assert_allclose(tr.i, [0.9, 0.2, 0.2], atol=1e-12)
+    np.testing.assert_allclose(tr.f, [0.7, 0.7, 0.7], atol=1e-12)
+    np.testing.assert_allclose(tr.g, [0.8, -0.3, -0.3], atol=1e-12)
+    np.testing.assert_allclose(tr.o, [0.6, 0.05, 0.6], atol=1e-12)
+    # the bias of each gate sits in that gate's block of the library's (i, f, g, o) order
+    assert params["b"][lstm.gate_slice("f", 1)][0] == pytest.approx(np.log(0.7 / 0.3))
+
+
+def test_trace_matches_equations_L5_L6_and_lstm_forward():
+    params = cp.gate_params(BASE, on=[{"i": 0.95, "g": 0.9}])
+    x = cp.pulses(6, 2, 3)[:, None]
+    tr = cp.run(params, x, c0=0.5, h0=-0.1)
+    c_prev = np.concatenate([[0.5], tr.c[:-1]])
+    np.testing.assert_allclose(tr.c_prev, c_prev)
+    np.testing.assert_allclose(tr.c, tr.f * c_prev + tr.i * tr.g, atol=1e-14)  # (L5)
+    np.testing.assert_allclose(tr.c, tr.kept + tr.written, atol=1e-14)
+    np.testing.assert_allclose(tr.h, tr.o * np.tanh(tr.c), atol=1e-14)  # (L6)
+    hs, (h_T, c_T), _ = lstm.forward(x[None], params, (np.full((1, 1), -0.1), np.full((1, 1), 0.5)))
+    np.testing.assert_allclose(tr.h, hs[0, :, 0])
+    assert tr.c[-1] == c_T[0, 0]
+
+
+def test_ends_of_the_range_are_clipped_by_eps():
+    tr = cp.run(cp.gate_params({"i": 1.0, "f": 1.0, "g": 1.0, "o": 0.0}), np.zeros((3, 1)))
+    np.testing.assert_allclose(tr.f, 1 - cp.EPS, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(tr.g, 1 - cp.EPS, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(tr.o, cp.EPS, rtol=0, atol=1e-12)
+    assert np.all(tr.f < 1.0) and np.all(tr.o > 0.0)
+    # a perfect-memory faucet: three writes of ~1 add up to ~3 (c is not bounded by 1)
+    assert tr.c[-1] == pytest.approx(3.0, abs=1e-5)
+    assert np.all(np.abs(tr.h) < 1e-5)
+
+
+@pytest.mark.parametrize(
+    "base, on, match",
+    [
+        ({"i": 0.5, "f": 0.5, "g": 0.5}, (), "all four gates"),
+        ({**BASE, "f": 1.5}, (), r"\[0, 1\]"),
+        ({**BASE, "g": -1.2}, (), r"\[-1, 1\]"),
+        ({**BASE, "o": float("nan")}, (), "finite"),
+        (BASE, [{"z": 0.5}], "keys among"),
+        (BASE, [{"i": True}], "finite number"),
+    ],
+)
+def test_bad_gate_values_are_rejected(base, on, match):
+    with pytest.raises(ValueError, match=match):
+        cp.gate_params(base, on)
+
+
+def test_pulses_and_run_validate_their_input():
+    np.testing.assert_array_equal(cp.pulses(4, 1, 4), [1, 0, 0, 1])
+    with pytest.raises(ValueError, match="1..4"):
+        cp.pulses(4, 0)
+    with pytest.raises(ValueError, match=r"\(T, D\)"):
+        cp.run(cp.gate_params(BASE), np.zeros(3))
+
+
+def test_plots_return_figures():
+    params = cp.gate_params(BASE, on=[{"i": 0.9}, {"o": 1.0}])
+    xs = np.stack([cp.pulses(8, 2), cp.pulses(8, 6)], axis=1)
+    tr = cp.run(params, xs)
+    for fig in (cp.plot_write(tr, title="쓰기", cue_labels=("쓰기", "읽기")), cp.plot_cell(tr, title="셀")):
+        assert isinstance(fig, Figure)
+        assert len(fig.axes) == 2
+        assert fig.axes[0].get_title()

@@ -1,0 +1,195 @@
+"""Data generators, the training loop, Hangul figures and the slider widget."""
+
+import warnings
+
+import ipywidgets
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib import font_manager
+
+from lstmlib import data, lstm, models, plotting, rnn, train, widgets
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def test_vocab_encode_decode_one_hot():
+    v = data.build_vocab("hello", order="helo")
+    assert v.chars == ("h", "e", "l", "o") and v.size == 4
+    ids = data.encode("hell", v)
+    np.testing.assert_array_equal(ids, [0, 1, 2, 2])
+    assert data.decode(ids, v) == "hell"
+    oh = data.one_hot(ids, 4)
+    assert oh.shape == (4, 4) and oh.dtype == np.float64
+    np.testing.assert_array_equal(oh.argmax(1), ids)
+    assert oh.sum() == 4
+    k = data.build_vocab("나비 나무")
+    assert k.chars == (" ", "나", "무", "비")  # code-point (가나다) order
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        data.encode("hi", v)
+    with pytest.raises(ValueError, match="order must contain every character"):
+        data.build_vocab("hello", order="hel")
+    with pytest.raises(TypeError, match="ids must be an integer ndarray"):
+        data.one_hot(np.array([0.0]), 4)
+
+
+def test_adding_problem_follows_le_et_al():
+    xs, y = data.adding_problem(2000, 20, np.random.default_rng(0))
+    assert xs.shape == (2000, 20, 2) and y.shape == (2000, 1)
+    values, markers = xs[..., 0], xs[..., 1]
+    assert ((values >= 0) & (values <= 1)).all()
+    np.testing.assert_array_equal(markers.sum(1), 2)
+    np.testing.assert_array_equal(markers[:, :10].sum(1), 1)  # one marker in each half
+    np.testing.assert_allclose(y[:, 0], (values * markers).sum(1))
+    baseline = np.mean((y - 1.0) ** 2)
+    assert baseline == pytest.approx(data.ADDING_BASELINE_MSE, abs=0.015)
+    xs2, _ = data.adding_problem(2000, 20, np.random.default_rng(0))
+    np.testing.assert_array_equal(xs, xs2)
+    assert data.adding_problem(3, 5, np.random.default_rng(0), dtype=np.float32)[0].dtype == np.float32
+
+
+def test_copy_task_layout():
+    xs, targets, mask = data.copy_task(5, n_symbols=3, length=4, delay=6, rng=np.random.default_rng(0))
+    T = 2 * 4 + 6
+    assert xs.shape == (5, T, 5) and targets.shape == (5, T) and mask.shape == (5, T)
+    symbols = xs[:, :4].argmax(-1)
+    np.testing.assert_array_equal(targets[:, -4:], symbols)
+    assert (xs[:, 4 + 6].argmax(-1) == 4).all()  # the cue
+    assert mask.sum() == 5 * 4 and mask[:, -4:].all()
+
+
+def test_lm_batches_continue_rows_across_chunks():
+    ids = np.arange(101)
+    chunks = data.lm_batches(ids, batch_size=2, seq_len=10)
+    assert len(chunks) == 5
+    x0, y0 = chunks[0]
+    x1, _ = chunks[1]
+    np.testing.assert_array_equal(y0, x0 + 1)
+    np.testing.assert_array_equal(x1[:, 0], x0[:, -1] + 1)  # row b of chunk k+1 continues row b of chunk k
+    with pytest.raises(ValueError, match="too short"):
+        data.lm_batches(np.arange(5), 2, 10)
+
+
+# ------------------------------------------------------------------------------ training
+
+
+def test_train_learns_the_adding_problem_at_small_T():
+    rng = np.random.default_rng(0)
+    model = models.init_regressor(lstm, 2, 16, 1, rng)
+    xs_test, y_test = data.adding_problem(256, 10, np.random.default_rng(99))
+    batch_rng = np.random.default_rng(1)
+    hist = train.train(
+        model,
+        lambda p, b: models.regressor_loss(lstm, p, *b),
+        lambda step: data.adding_problem(32, 10, batch_rng),
+        n_steps=400,
+        lr=1e-2,
+        clip=1.0,
+        eval_fn=lambda p: float(np.mean((models.regressor_predict(lstm, p, xs_test) - y_test) ** 2)),
+        eval_every=100,
+        progress=False,
+    )
+    assert hist["steps"] == 400 and len(hist["loss"]) == 400 and hist["eval_step"] == [100, 200, 300, 400]
+    assert hist["eval"][-1] < 0.5 * data.ADDING_BASELINE_MSE
+
+
+def test_train_early_stop_and_divergence():
+    model = models.init_regressor(rnn, 2, 4, 1, np.random.default_rng(0))
+    batch = data.adding_problem(8, 5, np.random.default_rng(0))
+    hist = train.train(model, lambda p, b: models.regressor_loss(rnn, p, *b), lambda s: batch, n_steps=50, lr=1e-2,
+                       eval_fn=lambda p: 0.0, eval_every=5, stop_fn=lambda h: True, progress=False)
+    assert hist["steps"] == 5
+
+    def exploding(p, b):
+        return float("inf"), {"w": np.array([np.inf])}
+
+    hist = train.train({"w": np.zeros(1)}, exploding, lambda s: None, n_steps=10, lr=0.1, nonfinite="stop", progress=False)
+    assert hist["diverged"] == 1 and hist["steps"] == 1
+    with pytest.raises(FloatingPointError, match="non-finite at step 1"):
+        train.train({"w": np.zeros(1)}, exploding, lambda s: None, n_steps=10, lr=0.1, progress=False)
+
+
+def test_progress_bar_shows_no_rate_or_time():
+    assert "rate" not in train.BAR_FORMAT and "elapsed" not in train.BAR_FORMAT and "remaining" not in train.BAR_FORMAT
+
+
+# ------------------------------------------------------------------------------ Hangul figures
+
+
+def test_bundled_korean_font_is_used_and_renders_without_warnings(caplog):
+    assert plotting.FONT_PATH.exists()
+    assert matplotlib.rcParams["font.family"] == [plotting.FONT_NAME]
+    path = font_manager.findfont(font_manager.FontProperties(family=plotting.FONT_NAME), fallback_to_default=False)
+    assert path.endswith("LstmlibGothic.ttf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph is a UserWarning: it would fail here
+        fig = plotting.plot_curves({"망각 게이트": [1.0, 0.5, 0.25], "입력 게이트": [0.1, 0.2, 0.3]},
+                                   title="기울기 소실 −1", xlabel="시간 단계 t", ylabel="‖∂L/∂h‖", logy=True,
+                                   baseline=(0.5, "기준선"))
+        png = plotting.figure_to_png(fig)
+        fig = plotting.plot_curves({"$h_{t-1}$의 기울기": ([-2, -1, 0], [1e-3, 1e-2, 1e-1])}, title="수식 $\\|\\partial L/\\partial h_{t-1}\\|$",
+                                   xlabel="거리 $T-k$", ylabel="노름", logy=True)
+        plotting.figure_to_png(fig)
+    # mathtext reports a missing glyph through logging, not warnings
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_helpers_return_figures_with_labels():
+    fig = plotting.plot_heatmap(np.random.default_rng(0).random((4, 10)), title="게이트", markers=[2, 7])
+    ax = fig.axes[0]
+    assert ax.get_title() == "게이트" and ax.get_xlabel() == "시간 단계 t"
+    hist = {"loss": list(np.linspace(1, 0.1, 50)), "eval_step": [25, 50], "eval": [0.5, 0.1]}
+    fig = plotting.plot_learning_curves({"LSTM": hist, "RNN": hist}, baseline=(1 / 6, "상수 예측"))
+    assert fig.axes[0].get_yscale() == "log" and len(fig.axes[0].get_legend().get_texts()) == 3
+    fig = plotting.plot_text_colored("가나\n다", np.array([0.1, -0.5, 0.0, 0.9]), title="유닛 3")
+    assert fig.axes[0].get_title() == "유닛 3"
+    with pytest.raises(ValueError, match=r"values must have shape \(len\(text\),\)"):
+        plotting.plot_text_colored("가나", np.zeros(3), title="x")
+
+
+# ------------------------------------------------------------------------------ widgets
+
+
+def _draw(f):
+    fig, ax = plotting.new_figure()
+    k = np.arange(30)
+    ax.plot(k, f**k)
+    ax.set_title(f"f = {f:.2f}")
+    return fig
+
+
+def test_slider_callback_redraws_the_image():
+    panel = widgets.figure_panel(_draw, f=widgets.slider("f", 0.0, 1.0, 0.9))
+    assert isinstance(panel, ipywidgets.VBox) and panel.redraws == 1
+    before = panel.image.value
+    assert before[:4] == b"\x89PNG"
+    panel.sliders["f"].value = 0.3
+    assert panel.redraws == 2 and panel.image.value != before
+    assert panel.values() == {"f": 0.3}
+    assert repr(panel) == "FigurePanel(f=0.3)"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"min": 1.0, "max": 0.0, "value": 0.5}, "min must be < max"),
+        ({"min": 0.0, "max": 1.0, "value": 1.5}, r"value must lie in \[min, max\]"),
+        ({"min": 0.0, "max": 1.0, "value": 0.5, "step": 0.0}, "step must be in"),
+        ({"min": 0.0, "max": 1.0, "value": 0.5, "step": 2.0}, "step must be in"),
+        ({"min": 0.0, "max": float("nan"), "value": 0.5}, "max must be a finite number"),
+    ],
+)
+def test_bad_slider_ranges_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        widgets.slider("f", **kwargs)
+
+
+def test_figure_panel_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="draw must be callable"):
+        widgets.FigurePanel(None, {"f": widgets.slider("f", 0, 1, 0.5)})
+    with pytest.raises(TypeError, match="must be a FloatSlider"):
+        widgets.FigurePanel(_draw, {"f": ipywidgets.IntSlider()})
+    with pytest.raises(ValueError, match="non-empty dict"):
+        widgets.FigurePanel(_draw, {})
