@@ -54,14 +54,13 @@ def _core_forward(x, ax, state, params):
     W_h = params["W_h"]
     if "b_hn" in params:  # (G3a) reset after the product: one GEMM for all three blocks
         u = h_prev @ W_h  # (N, 3H)
-        r = sigmoid(ax[:, :H] + u[:, :H])  # (G1)
-        z = sigmoid(ax[:, H : 2 * H] + u[:, H : 2 * H])  # (G2)
+        rz = sigmoid(ax[:, : 2 * H] + u[:, : 2 * H])  # (N, 2H): both σ gates in one call
+        r, z = rz[:, :H], rz[:, H:]  # (G1), (G2)
         hn = u[:, 2 * H :] + params["b_hn"]  # (N, H)
         n = np.tanh(ax[:, 2 * H :] + r * hn)  # (G3a)
     else:  # (G3b) reset before the product: r must be known before h W_hn
-        u = h_prev @ W_h[:, : 2 * H]  # (N, 2H)
-        r = sigmoid(ax[:, :H] + u[:, :H])  # (G1)
-        z = sigmoid(ax[:, H : 2 * H] + u[:, H:])  # (G2)
+        rz = sigmoid(ax[:, : 2 * H] + h_prev @ W_h[:, : 2 * H])  # (N, 2H)
+        r, z = rz[:, :H], rz[:, H:]  # (G1), (G2)
         hn = r * h_prev  # (N, H)
         n = np.tanh(ax[:, 2 * H :] + hn @ W_h[:, 2 * H :])  # (G3b)
     h = (1.0 - z) * n + z * h_prev  # (G4)

@@ -63,10 +63,11 @@ def _core_forward(x, ax, state, params):
     h_prev, c_prev = state
     H = h_prev.shape[1]
     a = ax + h_prev @ params["W_h"]  # (N, 4H) pre-activations of (L1)-(L4)
-    i = sigmoid(a[:, 0 * H : 1 * H])  # (L1)  (N, H)
-    f = sigmoid(a[:, 1 * H : 2 * H])  # (L2)
+    s = sigmoid(a)  # (N, 4H): one call for the three σ gates (its g block is unused)
+    i = s[:, 0 * H : 1 * H]  # (L1)  (N, H)
+    f = s[:, 1 * H : 2 * H]  # (L2)
     g = np.tanh(a[:, 2 * H : 3 * H])  # (L3)
-    o = sigmoid(a[:, 3 * H : 4 * H])  # (L4)
+    o = s[:, 3 * H : 4 * H]  # (L4)
     c = f * c_prev + i * g  # (L5)
     tanh_c = np.tanh(c)
     h = o * tanh_c  # (L6)
@@ -80,10 +81,10 @@ def _core_backward(dstate, cache, params):
     do = dh * tanh_c  # (L6)
     dc = dc + dh * o * (1.0 - tanh_c * tanh_c)  # (L6) via tanh(c)
     da = np.empty((dh.shape[0], 4 * H), dtype=dh.dtype)  # (N, 4H) d pre-activations
-    da[:, 0 * H : 1 * H] = dc * g * i * (1.0 - i)  # (L5)->(L1)
-    da[:, 1 * H : 2 * H] = dc * cache.c_prev * f * (1.0 - f)  # (L5)->(L2)
-    da[:, 2 * H : 3 * H] = dc * i * (1.0 - g * g)  # (L5)->(L3)
-    da[:, 3 * H : 4 * H] = do * o * (1.0 - o)  # (L4)
+    da[:, 0 * H : 1 * H] = dc * g * i * (1.0 - i)  # (L5)->(L1): di · σ'
+    da[:, 1 * H : 2 * H] = dc * cache.c_prev * f * (1.0 - f)  # (L5)->(L2): df · σ'
+    da[:, 2 * H : 3 * H] = dc * i * (1.0 - g * g)  # (L5)->(L3): dg · tanh'
+    da[:, 3 * H : 4 * H] = do * o * (1.0 - o)  # (L6)->(L4): do · σ'
     dc_prev = dc * f  # (L5): ∂c_t/∂c_{t-1} = diag(f_t)
     dh_prev = da @ params["W_h"].T  # (N, H)
     return da, (dh_prev, dc_prev), {"W_h": cache.h_prev.T @ da}  # (H, 4H)
