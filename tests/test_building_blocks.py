@@ -235,3 +235,18 @@ def test_relative_error_scale():
     assert gradcheck.relative_error(a, a) == 0.0
     assert gradcheck.relative_error(a, -a) == pytest.approx(1.0)
     assert gradcheck.relative_error(a, a.T.copy()[::-1]) > 0.1
+
+
+@pytest.mark.parametrize("cell", [rnn, lstm, gru], ids=["rnn", "lstm", "gru"])
+def test_cells_saturate_without_warnings_at_huge_preactivations(cell):
+    rng = np.random.default_rng(8)
+    params = {k: v * 1e4 for k, v in cell.init_params(D, H, rng).items()}
+    xs = rng.standard_normal((N, T, D))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            hs, _, cache = cell.forward(xs, params)
+            dxs, _, grads = cell.backward(np.ones_like(hs), cache, params)
+    assert np.isfinite(hs).all() and np.isfinite(dxs).all()
+    assert all(np.isfinite(g).all() for g in grads.values())
+    assert np.abs(hs).max() <= 1.0
