@@ -21,9 +21,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from . import lstm, recurrent
-from .plotting import new_figure
+from . import lstm, plotting, recurrent  # plotting registers the Korean font
 
 EPS = 1e-6  # how close a requested gate value may come to the ends of its range
 _RANGE = {"i": (0.0, 1.0), "f": (0.0, 1.0), "g": (-1.0, 1.0), "o": (0.0, 1.0)}
@@ -109,16 +109,24 @@ def _mark_cues(ax, trace: Trace, labels) -> None:
             ax.axvspan(s - 0.45, s + 0.45, color=colours[d % 3], alpha=0.12, label=label if k == 0 else None)
 
 
-def plot_write(trace: Trace, *, title: str, cue_labels=("쓰기 신호",), figsize=(9.0, 5.6)):
+def _two_panels(figsize):
+    # fixed margins instead of constrained layout: redraws twice as fast, which widgets feel
+    fig = Figure(figsize=figsize)
+    axes = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1.4))
+    fig.subplots_adjust(left=0.085, right=0.75, bottom=0.1, top=0.93, hspace=0.1)
+    return fig, axes
+
+
+def plot_write(trace: Trace, *, title: str, cue_labels=("쓰기 신호",), figsize=(9.0, 5.0)):
     """Lesson 06: the gates i, g, f over time (top) and c_{t-1}, i⊙g, c_t as bars (bottom)."""
-    fig, (top, bottom) = new_figure(2, 1, figsize=figsize, sharex=True, height_ratios=(1, 1.4))
+    fig, (top, bottom) = _two_panels(figsize)
     t = np.arange(1, len(trace.c) + 1)
     top.plot(t, trace.i, "o-", color="tab:orange", drawstyle="steps-mid", label="입력 게이트 $i_t$")
     top.plot(t, trace.g, "s--", color="tab:red", drawstyle="steps-mid", label="후보 $g_t$")
     top.plot(t, trace.f, "^:", color="tab:blue", drawstyle="steps-mid", label="망각 게이트 $f_t$")
     _mark_cues(top, trace, cue_labels)
     top.set_ylim(-1.1, 1.1)
-    top.set_ylabel("게이트 값 (무차원)")
+    top.set_ylabel("게이트 값 (단위 없음)")
     top.set_title(title)
     top.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     w = 0.27
@@ -130,17 +138,17 @@ def plot_write(trace: Trace, *, title: str, cue_labels=("쓰기 신호",), figsi
     lim = max(1.0, float(np.abs(np.concatenate([trace.c_prev, trace.c])).max()) * 1.1)
     bottom.set_ylim(-lim, lim)
     bottom.set_xticks(t)
-    bottom.set_xlabel("시간 단계 t")
-    bottom.set_ylabel("셀 상태 값 (무차원)")
+    bottom.set_xlabel("시간 단계 t [단계]")
+    bottom.set_ylabel("셀 상태 값 (단위 없음)")
     handles, labels = bottom.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda k: labels[k].startswith("그중"))  # the marker last
     bottom.legend([handles[k] for k in order], [labels[k] for k in order], loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     return fig
 
 
-def plot_cell(trace: Trace, *, title: str, cue_labels=("쓰기 신호", "읽기 신호"), figsize=(9.0, 5.6)):
+def plot_cell(trace: Trace, *, title: str, cue_labels=("쓰기 신호", "읽기 신호"), figsize=(9.0, 5.0)):
     """Lesson 07: the four gates over time (top); c_t, tanh(c_t) and h_t with the ±1 band (bottom)."""
-    fig, (top, bottom) = new_figure(2, 1, figsize=figsize, sharex=True, height_ratios=(1, 1.4))
+    fig, (top, bottom) = _two_panels(figsize)
     t = np.arange(1, len(trace.c) + 1)
     top.plot(t, trace.f, "^:", color="tab:blue", drawstyle="steps-mid", label="망각 $f_t$")
     top.plot(t, trace.i, "o-", color="tab:orange", drawstyle="steps-mid", label="입력 $i_t$")
@@ -148,7 +156,7 @@ def plot_cell(trace: Trace, *, title: str, cue_labels=("쓰기 신호", "읽기 
     top.plot(t, trace.o, "D-", color="tab:green", drawstyle="steps-mid", markersize=4, label="출력 $o_t$")
     _mark_cues(top, trace, cue_labels)
     top.set_ylim(-1.1, 1.1)
-    top.set_ylabel("게이트 값 (무차원)")
+    top.set_ylabel("게이트 값 (단위 없음)")
     top.set_title(title)
     top.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     bottom.axhspan(-1.0, 1.0, color="tab:gray", alpha=0.1, label="tanh의 범위 (-1, 1)")
@@ -158,7 +166,7 @@ def plot_cell(trace: Trace, *, title: str, cue_labels=("쓰기 신호", "읽기 
     lim = max(1.2, float(np.abs(trace.c).max()) * 1.1)
     bottom.set_ylim(-lim, lim)
     bottom.set_xticks(t)
-    bottom.set_xlabel("시간 단계 t")
-    bottom.set_ylabel("상태 값 (무차원)")
+    bottom.set_xlabel("시간 단계 t [단계]")
+    bottom.set_ylabel("상태 값 (단위 없음)")
     bottom.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     return fig
