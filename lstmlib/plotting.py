@@ -8,8 +8,9 @@ lacks and matplotlib's mathtext uses for every "-" (e.g. the 10⁻² ticks of a 
 to the hyphen's glyph.
 
 Every helper builds a :class:`matplotlib.figure.Figure` *without pyplot* and returns it. In a
-notebook, leave the figure as the last expression of the cell (or call ``display(fig)``) to
-show it; nothing is drawn twice and nothing leaks into widgets.
+notebook, run ``%matplotlib inline`` once (it registers IPython's PNG display of figures; the
+lessons do it in their first cell), then leave the figure as the last expression of a cell (or
+call ``display(fig)``) to show it; nothing is drawn twice and nothing leaks into widgets.
 """
 
 from __future__ import annotations
