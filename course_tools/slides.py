@@ -193,10 +193,11 @@ kbd {{ border: 1px solid #bbb; border-radius: 3px; padding: 0 0.3em; font-size: 
 def write_index(out_dir: Path, decks: list[Deck], title: str, font_url: str | None) -> Path:
     items = []
     for deck in decks:
-        num = deck.file[:2] if deck.file[:2].isdigit() else ""
+        # a lesson number in front, unless the title already starts with it ("05. 망각 게이트")
+        num = deck.file[:2] if deck.file[:2].isdigit() and not deck.title.startswith(deck.file[:2]) else ""
+        number = f'<span class="num">{html.escape(num)}</span>' if num else ""
         items.append(
-            f'<li><span class="num">{html.escape(num)}</span>'
-            f'<a href="{html.escape(deck.file, quote=True)}">{html.escape(deck.title)}</a>'
+            f'<li>{number}<a href="{html.escape(deck.file, quote=True)}">{html.escape(deck.title)}</a>'
             f'<span class="meta">슬라이드 {deck.slides}장 · {html.escape(deck.source)}</span></li>')
     font_src = 'local("NanumGothic"), local("나눔고딕")'
     if font_url:

@@ -46,7 +46,14 @@ LAB_OVERRIDES = {
 
 
 def target_notebook() -> tuple[Path, str, str]:
-    """(notebook, description, test id): lesson 05 once it exists, else the fixture."""
+    """(notebook, description, test id): lesson 05 once it exists, else the fixture.
+
+    ``COURSE_LAB_NOTEBOOK=path/to.ipynb`` picks another notebook with a slider and an Image.
+    """
+    chosen = os.environ.get("COURSE_LAB_NOTEBOOK")
+    if chosen:
+        path = Path(chosen).resolve()
+        return path, f"{path.name} (COURSE_LAB_NOTEBOOK)", f"chosen-{path.stem}"
     if LESSON.is_file():
         return LESSON, "lesson notebooks/05_forget_gate.ipynb", "lesson-05_forget_gate"
     return (FIXTURE, "fixture tests/browser/fixtures/widget_forget_gate.ipynb "
@@ -92,7 +99,7 @@ def lab(tmp_path_factory, browser, target):
     work = tmp_path_factory.mktemp("lab")
     root = work / "root"
     notebooks = root / "notebooks"
-    if source == LESSON:
+    if source.parent == LESSON.parent:  # a lesson: copy its folder, relative paths keep working
         shutil.copytree(LESSON.parent, notebooks,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     else:
@@ -119,7 +126,7 @@ def lab(tmp_path_factory, browser, target):
            "--ServerApp.port_retries=0", "--ServerApp.token=", "--ServerApp.password=",
            "--allow-root", f"--ServerApp.root_dir={root}",
            f"--LabApp.app_settings_dir={settings}", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.news_url=", "--ServerApp.disable_check_xsrf=False"]
+           "--LabApp.news_url="]
     log = work / "lab.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -362,4 +369,4 @@ def test_rise_preview_renders_slides(rise_frame, lab, artifacts):
     "live widgets show as text; present widget slides from JupyterLab or the static deck"))
 def test_rise_shows_live_widgets(rise_frame):
     frame, _ = rise_frame
-    frame.wait_for_selector(".widget-slider, .jupyter-widgets .slider", state="attached", timeout=5_000)
+    frame.wait_for_selector(".widget-slider, .jupyter-widgets .slider", state="attached", timeout=2_000)
