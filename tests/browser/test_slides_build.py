@@ -152,3 +152,21 @@ def test_count_slides_and_title():
     assert notebook_title(nb, "fallback") == "망각 게이트 f"
     nb.cells = [_cell("markdown", "no heading here")]
     assert notebook_title(nb, "fallback") == "fallback"
+
+
+def test_missing_widget_state_is_filled_by_executing(tmp_path):
+    """A notebook saved without widget state (JupyterLab's default) is run in memory first."""
+    nb = nbformat.read(FIXTURES / "widget_forget_gate.ipynb", as_version=4)
+    del nb.metadata["widgets"]
+    src = tmp_path / "no_state.ipynb"
+    nbformat.write(nb, src)
+    before = src.read_bytes()
+    out = tmp_path / "out"
+    assert slides.main([str(src), "--out", str(out), "--quiet", "--timeout", "120"]) == 0
+    html = (out / "no_state.slides.html").read_text(encoding="utf-8")
+    state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
+                      html, re.DOTALL)
+    assert state, "the deck has no widget state"
+    models = json.loads(state.group(1))["state"]
+    assert any(m["model_name"] == "FloatSliderModel" for m in models.values())
+    assert src.read_bytes() == before, "the notebook file was modified"
