@@ -60,6 +60,8 @@ def _lab_settings(py: Path) -> None:
     overrides = {
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
         "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
+        # RISE's default theme loads web fonts; "white" works offline (sizes must be strings)
+        "jupyterlab-rise:plugin": {"theme": "white", "width": "1280px", "height": "720px"},
     }
     (settings / "overrides.json").write_text(json.dumps(overrides, indent=2) + "\n", encoding="utf-8")
 

@@ -155,7 +155,7 @@ class SlideCodePreprocessor(Preprocessor):
         n_lines = len(source.splitlines())
         fold = None
         if HIDE_TAG in tags or cell.metadata.get("jupyter", {}).get("source_hidden"):
-            cell.transient = {"remove_source": True}
+            cell.metadata["transient"] = {"remove_source": True}
         elif SHOW_TAG in tags or not source:
             pass
         elif SOLUTION_MARK in source:

@@ -64,6 +64,11 @@ def test_every_deck_is_built_and_self_contained(all_decks):
             assert target.is_file(), f"{deck.name} references missing {ref}"
         assert html.count('<aside class="notes">') == sum(
             c.metadata.get("slideshow", {}).get("slide_type") == "notes" for c in nb.cells)
+        text = _visible_text(html)
+        for cell in nb.cells:  # a cell tagged slides-hide-input shows its output but not its code
+            if cell.cell_type == "code" and "slides-hide-input" in cell.metadata.get("tags", []):
+                code = " ".join(cell.source.split())
+                assert code not in text, f"{deck.name} shows hidden code {code[:60]!r}"
     index = (out / "index.html").read_text(encoding="utf-8")
     for entry in manifest.values():
         assert f'href="{entry["file"]}"' in index
@@ -87,6 +92,13 @@ def test_theme_that_loads_web_fonts_is_refused(tmp_path, capsys):
     code = slides.main([str(FIXTURES / "equation_rnn.ipynb"), "--out", str(tmp_path), "--theme", "simple"])
     assert code == 2
     assert "offline" in capsys.readouterr().err
+
+
+def _visible_text(page: str) -> str:
+    """The deck's text with tags removed and white space folded (code is split into spans)."""
+    import html as html_lib
+
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
 
 
 def _cell(kind, source, slide_type="-", **meta):
@@ -115,9 +127,10 @@ def test_fold_and_hide_rules():
     assert fold == {"short": None, "long": "코드 보기 (11줄)", "figure": "코드 보기 (5줄)",
                     "solution": "정답 코드 보기 (4줄)", "hidden": None, "lab-collapsed": None,
                     "shown": None, "tagged": "코드 보기 (1줄)"}
-    assert cells["hidden"].transient == {"remove_source": True}
-    assert cells["lab-collapsed"].transient == {"remove_source": True}
-    assert "transient" not in cells["short"]
+    # nbconvert's templates read metadata.transient.remove_source (not a cell attribute)
+    assert cells["hidden"].metadata["transient"] == {"remove_source": True}
+    assert cells["lab-collapsed"].metadata["transient"] == {"remove_source": True}
+    assert "transient" not in cells["short"].metadata
 
 
 def test_markdown_links_and_local_images(tmp_path):
