@@ -32,7 +32,8 @@ def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     V.check_shape("b", b, (O,), "O")
     V.check_same_dtype("h", h, "W", W.dtype)
     V.check_same_dtype("b", b, "W", W.dtype)
-    return h @ W + b, LinearCache(h, W)  # (..., O)
+    y = (h.reshape(-1, H) @ W + b).reshape(h.shape[:-1] + (O,))  # (..., O) via one 2-D GEMM
+    return y, LinearCache(h, W)
 
 
 def linear_backward(dy: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, dict]:
@@ -40,7 +41,7 @@ def linear_backward(dy: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, dic
     H, O = cache.W.shape
     V.check_float_array("dy", dy)
     V.check_shape("dy", dy, cache.h.shape[:-1] + (O,), "..., O")
-    dh = dy @ cache.W.T  # (..., H)
+    dh = (dy.reshape(-1, O) @ cache.W.T).reshape(cache.h.shape)  # (..., H)
     W_grad = cache.h.reshape(-1, H).T @ dy.reshape(-1, O)  # (H, O)
     return dh, {"W": W_grad, "b": dy.reshape(-1, O).sum(axis=0)}
 
