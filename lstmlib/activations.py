@@ -2,7 +2,9 @@
 
 ``sigmoid(x) = 1 / (1 + exp(-x))`` computed as ``0.5 * (1 + tanh(x / 2))``, an exact identity
 that needs no ``exp`` and therefore gives no overflow warning and no NaN at any finite ``x``
-(``sigmoid(±1e4)`` is exactly 1.0 / 0.0). Outputs keep the input's dtype.
+(``sigmoid(±1e4)`` is exactly 1.0 / 0.0). Outputs keep the input's dtype. The price: far in
+the negative tail the result is rounded to 0 in absolute terms (σ(−40) gives 0.0, not 4.2e-18),
+which is harmless for gates, whose values are only ever used as multipliers.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ def grad_norm_by_distance(cell, params, xs: np.ndarray, rng, state0=None, which:
     Only the last hidden state feeds the loss, so entry ``d`` (the distance T − k) measures how
     much of a gradient injected at step T is still alive d steps earlier. Returns (T + 1,) norms
     averaged over the batch: index 0 is distance 0 (step T), the last index is the initial state.
+    With ``which="c"`` (LSTM) entry 0 is 0: the loss reads h_T, and the gradient reaches c_T only
+    inside step T's backward, so it first shows up at c_{T-1} (distance 1).
     """
     hs, _, cache = cell.forward(xs, params, state0)
     N, T, H = hs.shape

@@ -19,6 +19,7 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 from matplotlib import font_manager
 from matplotlib.figure import Figure
@@ -67,6 +68,7 @@ def _finish(ax, title, xlabel, ylabel, logy=False, legend=True):
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # unlabelled minor ticks: faster, cleaner
     if legend and len(ax.get_legend_handles_labels()[0]) > 1:
         ax.legend()
 
