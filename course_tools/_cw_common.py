@@ -358,18 +358,24 @@ class Exercise:
         )
 
 
-_TITLE_PREFIX = re.compile(r"^(연습|exercise)\s*\d*\s*[.:)\-—–]?\s*", re.IGNORECASE)
+_TITLE_PREFIX = re.compile(r"^(연습\s*문제|연습|문제|exercise|problem)\s*\d*\s*[.:)\-—–]?\s*", re.IGNORECASE)
+
+
+_ENUMERATION = re.compile(r"^\d+(\.\d+)*[.)]?\s+")
 
 
 def _title_from_markdown(cells: list[dict]) -> str | None:
-    """First heading of the markdown cell closest above the exercise (its hint), if any."""
+    """Title of an exercise: the last heading above it (between the previous code cell and it)
+    that says more than "연습 N" / "연습 문제" / "Exercise"."""
     for cell in reversed(cells):
-        for line in cell_source(cell).splitlines():
+        for line in reversed(cell_source(cell).splitlines()):
             s = line.strip()
-            if s.startswith("#"):
-                title = _TITLE_PREFIX.sub("", s.lstrip("#").strip()).strip(" *_`")
-                if title:
-                    return title if len(title) <= 60 else title[:59] + "…"
+            if not s.startswith("#"):
+                continue
+            title = _ENUMERATION.sub("", s.lstrip("#").strip())
+            title = _TITLE_PREFIX.sub("", title).strip(" *_`")
+            if title:
+                return title if len(title) <= 60 else title[:59] + "…"
     return None
 
 
@@ -460,13 +466,52 @@ def find_exercises(nb: dict, where: str) -> tuple[list[Exercise], list[str]]:
 # --------------------------------------------------------------------- exercise generation
 
 
-def reference_hash(nb: dict) -> str:
-    """SHA-256 of everything that decides a check: code cells' ids, sources, outputs, tags,
-    and ``metadata.coursework`` (without the hash itself).
+# What nbval never compares (IPyNbFile.skip_compare without --nbdime).
+_UNCOMPARED = {
+    "metadata", "traceback", "prompt_number", "execution_count", "output_type",
+    "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg",
+}
 
-    Prose (markdown), execution counts and metadata other than tags do not enter, so rewording
-    a hint does not make students' notebooks look outdated, while any change of a reference
-    output or of a stub does.
+
+def _compared_outputs(outputs: list) -> list:
+    """Outputs reduced to what nbval compares: streams joined per name, uncompared keys dropped."""
+    streams: dict = {}
+    reduced: list = []
+    for out in outputs if isinstance(outputs, list) else []:
+        if not isinstance(out, dict):
+            continue
+        if out.get("output_type") == "stream":
+            text = out.get("text", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            name = out.get("name", "stdout")
+            if name not in streams:
+                streams[name] = {"stream": name, "text": ""}
+                reduced.append(streams[name])
+            streams[name]["text"] += text
+            continue
+        item = {}
+        for key, value in out.items():
+            if key in _UNCOMPARED:
+                continue
+            if key == "data" and isinstance(value, dict):
+                item["data"] = {
+                    k: ("".join(v) if isinstance(v, list) else v)
+                    for k, v in value.items()
+                    if k not in _UNCOMPARED
+                }
+            else:
+                item[key] = value
+        reduced.append(item)
+    return reduced
+
+
+def reference_hash(nb: dict) -> str:
+    """SHA-256 of what decides a check: code cells' ids, sources, tags and the outputs as nbval
+    compares them, plus ``metadata.coursework`` (without the hash itself).
+
+    Prose (markdown), execution counts, images and widget model ids do not enter, so re-running
+    a lesson whose checked outputs stay the same keeps the hash, while any change of a reference
+    output or of a stub changes it.
     """
     items = []
     for cell in nb["cells"]:
@@ -476,7 +521,7 @@ def reference_hash(nb: dict) -> str:
             {
                 "id": cell.get("id"),
                 "source": cell_source(cell),
-                "outputs": cell.get("outputs", []),
+                "outputs": _compared_outputs(cell.get("outputs", [])),
                 "tags": sorted(t for t in cell_tags(cell) if isinstance(t, str)),
                 "executed": cell.get("execution_count") is not None,
             }

@@ -43,6 +43,7 @@ from pathlib import Path
 import pytest
 
 from ._cw_common import (
+    LESSON_NAME_RE,
     LESSONS_DIR,
     META_KEY,
     ROOT,
@@ -176,9 +177,14 @@ def prepare(
                     f"{Path(reference_path).name}: 기준 노트북에 연습이 없습니다.",
                     f"{Path(reference_path).name}: the reference has no exercises.",
                 )
-        lesson = reference.lesson
-        if expected_lesson and expected_lesson != lesson:
-            raise _other_lesson_error(where, lesson, expected_lesson)
+        claimed = meta_lesson or expected_lesson
+        if claimed and claimed != reference.lesson and LESSON_NAME_RE.match(reference.lesson):
+            raise CourseworkError(
+                f"{where}: 다른 레슨의 노트북입니다 — 이 노트북은 '{claimed}'의 연습인데 기준(reference)은 "
+                f"'{reference.lesson}'입니다.",
+                f"{where}: notebook from another lesson — it is the exercise notebook of "
+                f"'{claimed}', the reference is '{reference.lesson}'.",
+            )
     else:
         lesson = expected_lesson or meta_lesson or name_lesson
         if lesson is None:
@@ -340,7 +346,8 @@ def _probe_env() -> dict:
 
 def _merged_path(student_path: Path) -> tuple[Path, str | None]:
     folder = student_path.resolve().parent
-    name = f".{student_path.stem}{MERGED_TAG}{secrets.token_hex(4)}.ipynb"
+    stem = re.sub(r"[^\w.-]", "_", student_path.stem)  # safe as a pytest argument
+    name = f".{stem}{MERGED_TAG}{secrets.token_hex(4)}.ipynb"
     if os.access(folder, os.W_OK):
         return folder / name, None
     tmp = Path(tempfile.mkdtemp(prefix="cw-check-"))

@@ -273,6 +273,33 @@ def test_generation_is_deterministic_and_check_mode_finds_stale_files(tmp_path, 
     assert exercises.main(["--lessons", str(folder), "--check"]) == 0
 
 
+def test_reference_hash_follows_what_nbval_compares(lessons):
+    nb = exercise_nb(lessons)
+    h = reference_hash(nb)
+    same = copy.deepcopy(nb)
+    cell = next(c for c in same["cells"] if c.get("id") == "fx-check-1")
+    lines = cell["outputs"][0]["text"]
+    cell["outputs"][0]["text"] = lines[:1]  # the same stream, split in two chunks
+    cell["outputs"].append({"name": "stdout", "output_type": "stream", "text": lines[1:]})
+    cell["execution_count"] = 99
+    setup = next(c for c in same["cells"] if c.get("id") == "fx-setup")
+    setup["outputs"].append(
+        {"output_type": "display_data", "metadata": {},
+         "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 640x480 with 1 Axes>"}}
+    )
+    changed_image = copy.deepcopy(same)
+    next(c for c in changed_image["cells"] if c.get("id") == "fx-setup")["outputs"][-1]["data"]["image/png"] = "AAAA"
+    assert reference_hash(same) != h  # a new compared output (the figure's text/plain)
+    assert reference_hash(changed_image) == reference_hash(same)  # images are not compared
+    rechunked = copy.deepcopy(nb)
+    c = next(c for c in rechunked["cells"] if c.get("id") == "fx-check-1")
+    c["outputs"] = cell["outputs"]
+    c["execution_count"] = 99
+    assert reference_hash(rechunked) == h
+    c["outputs"][1]["text"] = ["lstmlib과 같음: False\n"]
+    assert reference_hash(rechunked) != h
+
+
 def _lesson_with(cells_patch) -> dict:
     nb = read_notebook(FIXTURES / "lessons" / f"{LESSON}.ipynb")
     cells_patch(nb["cells"])
@@ -366,6 +393,19 @@ def test_corrupt_input_gets_a_clear_message_and_exit_code_2(lessons, tmp_path, c
         assert no_merged_copies_left(path.parent)
 
 
+def test_a_reference_that_was_run_or_edited_is_refused(lessons, tmp_path, capsys):
+    path = student(lessons, tmp_path, SOLVED)
+    reference = json.loads((lessons / "exercises" / f"{LESSON}.ipynb").read_text(encoding="utf-8"))
+    reference["cells"][2]["outputs"][0]["text"] = ["x = [0. 0. 0. 0.]\n"]  # e.g. executed and saved
+    write_notebook(reference, tmp_path / "reference.ipynb")
+    rc = check.main([str(path), "--reference", str(tmp_path / "reference.ipynb")])
+    out = capsys.readouterr().out
+    assert rc == 2 and "기준(reference) 노트북이 생성된 뒤 수정되었거나 실행되었습니다" in out
+    other = lessons / "exercises" / f"{OTHER}.ipynb"
+    assert check.main([str(path), "--reference", str(other)]) == 2
+    assert f"이 노트북은 '{LESSON}'의 연습인데 기준(reference)은 '{OTHER}'" in capsys.readouterr().out
+
+
 def test_corrupt_input_through_the_command_line_has_no_traceback(lessons, tmp_path):
     bad = tmp_path / f"{LESSON}.ipynb"
     bad.write_text('{"cells": [', encoding="utf-8")
@@ -395,7 +435,13 @@ def test_notebook_without_cell_ids_is_matched_by_content(lessons, tmp_path):
 
 def test_untouched_exercise_notebook_fails_exactly_at_its_exercises(lessons, tmp_path, capsys):
     path = student(lessons, tmp_path, {})
-    result = check.check_notebook(path, lessons)
+    # the reference here is the pristine generated exercise notebook, not the lesson (the way
+    # to check when the lessons with their solutions are not handed out)
+    result = check.check_notebook(
+        path, tmp_path / "no-lessons-here", reference_path=lessons / "exercises" / f"{LESSON}.ipynb",
+        sanitize=lessons / "nbval_sanitize.cfg",
+    )
+    assert result.lesson == LESSON
     assert statuses(result) == ["incomplete"] * 3
     assert all("not attempted" in e.reason for e in result.exercises)
     # nbval itself failed at every exercise (exercise cell or its check cell) ...
