@@ -44,6 +44,7 @@ import pytest
 
 from ._cw_common import (
     LESSON_NAME_RE,
+    bound_names,
     LESSONS_DIR,
     META_KEY,
     ROOT,
@@ -91,11 +92,28 @@ class Submission:
     notes: list = field(default_factory=list)
 
     def merged(self) -> dict:
+        """The reference with the student's exercise code; nbval comment markers in it disarmed."""
         nb = copy.deepcopy(self.reference.nb)
         by_id = {c.get("id"): c for c in nb["cells"]}
         for ex in self.reference.exercises:
-            by_id[ex.cell_id]["source"] = split_source(self.answers[ex.number])
+            by_id[ex.cell_id]["source"] = split_source(disarm_markers(self.answers[ex.number]))
         return nb
+
+
+_NBVAL_MARKERS = {"NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_RAISES_EXCEPTION", "NBVAL_SKIP",
+                  "PYTEST_VALIDATE_IGNORE_OUTPUT"}
+
+
+def disarm_markers(source: str) -> str:
+    """Make nbval comment markers in a student's answer inert (a student decides no checking
+    rule); the line stays, so line numbers in messages do not move."""
+    out = []
+    for line in source.split("\n"):
+        s = line.strip()
+        if s.startswith("#") and s.lstrip("#").strip() in _NBVAL_MARKERS:
+            line += "  (ignored by course_tools.check)"
+        out.append(line)
+    return "\n".join(out)
 
 
 def _lesson_stems(lessons_dir: Path) -> set:
@@ -255,6 +273,10 @@ def _match(path: Path, student: dict, ref: Reference, lessons_dir: Path) -> Subm
             )
     answers = {ex.number: cell_source(stu_cells[stu_index[ex.cell_id]]) for ex in ref.exercises}
     sub = Submission(path=path, reference=ref, answers=answers)
+    if any(disarm_markers(a) != a for a in answers.values()):
+        sub.notes.append(
+            "연습 셀의 NBVAL_* 주석은 검사에서 무시됩니다 (nbval markers in exercise cells are ignored)."
+        )
     exercise_ids = {ex.cell_id for ex in ref.exercises}
     changed = [
         c for c in ref_code
@@ -427,6 +449,8 @@ class CellFailure:
     label: str
     failure: Failure
     causal: bool = False  # a NameError/NotImplementedError traced to an unsolved exercise
+    defines: tuple = ()  # names the failed cell would have bound
+    followers: int = 0  # later cells that failed with NameError on one of those names
 
 
 @dataclass
@@ -543,8 +567,14 @@ def analyse(sub: Submission, data: dict) -> CheckResult:
             culprit = cause or (not_passing[-1] if not_passing else None)
             if culprit is not None:
                 results[culprit.number].affected.append(CellFailure(label, failure, cause is not None))
+                continue
+            m = _NAME_ERROR.search(failure.evalue) if failure.ename == "NameError" else None
+            origin = next((o for o in reversed(others) if m and m.group(1) in o.defines), None)
+            if origin is not None:
+                origin.followers += 1
+                origin.defines += tuple(bound_names(cell_source(cell)))
             else:
-                others.append(CellFailure(label, failure))
+                others.append(CellFailure(label, failure, defines=tuple(bound_names(cell_source(cell)))))
             continue
         kind, ex = r
         res = results[ex.number]
@@ -590,6 +620,13 @@ def analyse(sub: Submission, data: dict) -> CheckResult:
                     f"앞의 연습 {e.number}{josa(e.number)} 통과하지 못해 영향받았을 수 있습니다 "
                     f"(may follow from exercise {e.number})."
                 )
+            m = _NAME_ERROR.search(first.evalue) if first.ename == "NameError" else None
+            origin = next((o for o in reversed(others) if m and m.group(1) in o.defines), None)
+            if origin is not None:
+                res.hint = (
+                    f"앞의 연습 밖 셀({origin.label})이 실패해 '{m.group(1)}'이(가) 만들어지지 않았습니다 "
+                    "(caused by an earlier failing cell, see below)."
+                )
             if sol_failure is not None and first.kind == "mismatch" and (first.diff or {}).get("kind") == "unexpected":
                 res.hint = (
                     "연습 셀이 정답에 없는 출력을 냈습니다 — 확인용 print 등은 지우세요 "
@@ -608,6 +645,16 @@ def analyse(sub: Submission, data: dict) -> CheckResult:
     )
 
 
+def untouched(sub: Submission) -> set:
+    """Numbers of the exercises whose cell is still exactly the stub."""
+    cells = sub.reference.cell_by_id()
+    return {
+        e.number
+        for e in sub.reference.exercises
+        if normalise_code(sub.answers[e.number]) == normalise_code(cell_source(cells[e.cell_id]))
+    }
+
+
 def check_notebook(
     path: Path,
     lessons_dir: Path | None = None,
@@ -615,10 +662,26 @@ def check_notebook(
     expected_lesson: str | None = None,
     sanitize: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    run_untouched: bool = True,
 ) -> CheckResult:
-    """Check one student notebook. Raises CourseworkError (bad input) or CheckerError."""
+    """Check one student notebook. Raises CourseworkError (bad input) or CheckerError.
+
+    ``run_untouched=False`` (grading): a notebook in which no exercise was touched is reported
+    as all incomplete without executing it.
+    """
     lessons_dir = Path(lessons_dir) if lessons_dir is not None else LESSONS_DIR
     sub = prepare(path, lessons_dir, reference_path, expected_lesson)
+    if not run_untouched and len(untouched(sub)) == len(sub.reference.exercises):
+        return CheckResult(
+            path=sub.path,
+            lesson=sub.reference.lesson,
+            exercises=[
+                ExerciseResult(e.number, e.title, INCOMPLETE, "아직 답을 쓰지 않음 / not attempted")
+                for e in sub.reference.exercises
+            ],
+            others=[],
+            notes=sub.notes + ["연습을 하나도 풀지 않아 실행하지 않았습니다 (nothing attempted; not run)."],
+        )
     if sanitize is None:
         sanitize = sanitize_file(lessons_dir)
     data, _ = run_nbval(sub.merged(), Path(path), sanitize, timeout)
@@ -754,9 +817,14 @@ def exercise_lines(e: ExerciseResult) -> list:
 def other_lines(o: CellFailure) -> list:
     out = [f"연습 밖의 셀(other cell): 실패 — {o.label}"]
     out += ["    " + l for l in _failure_lines(o.failure, "이 셀")]
+    if o.followers:
+        out.append(
+            f"    뒤의 셀 {o.followers}개도 이 셀 때문에 실행되지 못했습니다 (NameError) "
+            f"({o.followers} later cell(s) failed because of it)."
+        )
     out.append(
         "    도움말(hint): 앞의 연습이 모두 통과했는데 이 셀이 다르면, 연습 답이 뒤 셀에서 쓰는 값을 "
-        "바꾸었거나 환경(패키지 버전)이 다를 수 있습니다."
+        "바꾸었거나 환경(패키지 버전, 작업 폴더)이 다를 수 있습니다."
     )
     return out
 

@@ -485,6 +485,25 @@ def test_other_cell_failure_is_reported_when_exercises_pass(lessons, tmp_path):
     assert "정답(reference): <object object at 0x" in report and "내 출력(yours):  <object object at 0x" in report
 
 
+def test_failing_setup_cell_is_named_as_the_cause(tmp_path):
+    # A lesson cell that fails in the student's folder (here: a file that is not there) makes
+    # every later use of its names fail; the report names that cell instead of blaming answers.
+    folder = tmp_path / "lessons"
+    shutil.copytree(FIXTURES / "lessons", folder)
+    lesson = read_notebook(folder / f"{LESSON}.ipynb")
+    setup = next(c for c in lesson["cells"] if c.get("id") == "fx-setup")
+    setup["source"] = ["text = open('no-such-data-file.txt').read()\n"] + setup["source"]
+    write_notebook(lesson, folder / f"{LESSON}.ipynb")
+    assert exercises.main(["--lessons", str(folder)]) == 0
+    path = student(folder, tmp_path / "work", SOLVED)
+    result = check.check_notebook(path, folder)
+    assert [o.label for o in result.others] == ['코드 셀 "text = open(\'no-such-data-file.txt\').read()"']
+    assert result.others[0].failure.ename == "FileNotFoundError"
+    ex1 = result.exercises[0]
+    assert ex1.status == "fail" and ex1.failure.ename == "NameError"
+    assert "no-such-data-file" in ex1.hint and "'np'" in ex1.hint
+
+
 def test_failure_caused_by_an_unsolved_exercise_is_attributed_to_it(lessons, tmp_path):
     answers = {
         "fx-ex-2": SOLVED["fx-ex-2"],  # correct, but needs exercise 1's function
@@ -517,7 +536,8 @@ def _execute_as_student(path: Path) -> None:
 def test_wrong_answer_fails_even_after_the_student_saved_own_outputs(lessons, tmp_path):
     answers = dict(SOLVED)
     answers["fx-ex-1"] = WRONG_SIGMOID
-    answers["fx-ex-3"] = SOLVED["fx-ex-3"] + "\nprint('debug:', tanh_sum)"
+    # a debug print, and an nbval marker that must not let the student switch checking off
+    answers["fx-ex-3"] = "# NBVAL_IGNORE_OUTPUT\n" + SOLVED["fx-ex-3"] + "\nprint('debug:', tanh_sum)"
     path = student(lessons, tmp_path, answers)
     _execute_as_student(path)
     saved = json.loads(path.read_text(encoding="utf-8"))
@@ -547,6 +567,7 @@ def test_wrong_answer_fails_even_after_the_student_saved_own_outputs(lessons, tm
     assert "연습 1" in ex2.hint  # exercise 2 is right but uses exercise 1's function
     assert ex3.failed_cell == "exercise" and ex3.failure.diff["kind"] == "unexpected"
     assert "print" in ex3.hint
+    assert any("NBVAL_* 주석은 검사에서 무시됩니다" in n for n in result.notes)
     report = check.format_report(result)
     assert "정답(reference): σ(x) = [0.5325 0.4675 0.6548 0.525 ]" in report
     assert "내 출력(yours):  σ(x) = [ 0.1293 -0.1293  0.5649  0.0997]" in report
@@ -608,6 +629,7 @@ def test_grade_writes_students_by_exercises_and_survives_broken_files(lessons, t
     subs = tmp_path / "submissions"
     student(lessons, subs / "alice", SOLVED)
     student(lessons, subs, {"fx-ex-3": SOLVED["fx-ex-3"]}, name=f"eve__{LESSON}")
+    student(lessons, subs / "gina", {})  # nothing attempted: reported without running it
     (subs / "carol").mkdir()
     (subs / "carol" / f"{LESSON}.ipynb").write_text('{"cells": [', encoding="utf-8")
     (subs / "dave").mkdir()
@@ -626,9 +648,10 @@ def test_grade_writes_students_by_exercises_and_survives_broken_files(lessons, t
     header = rows[0]
     assert header == ["student", f"{LESSON}:1", f"{LESSON}:2", f"{LESSON}:3", "passed", "total", "notes"]
     table = {r[0]: r for r in rows[1:]}
-    assert sorted(table) == ["?", "alice", "carol", "dave", "eve", "frank"]
+    assert sorted(table) == ["?", "alice", "carol", "dave", "eve", "frank", "gina"]
     assert table["alice"][1:] == ["pass", "pass", "pass", "3", "3", ""]
     assert table["eve"][1:6] == ["incomplete", "incomplete", "pass", "1", "3"]
+    assert table["gina"][1:6] == ["incomplete"] * 3 + ["0", "3"] and "not run" in table["gina"][-1]
     assert table["carol"][1:4] == ["error"] * 3 and "invalid JSON" in table["carol"][-1]
     assert table["dave"][1:4] == ["error"] * 3 and "not a notebook" in table["dave"][-1]
     assert table["frank"][1:4] == ["error"] * 3 and OTHER in table["frank"][-1]
