@@ -44,13 +44,12 @@ import pytest
 
 from ._cw_common import (
     LESSON_NAME_RE,
-    bound_names,
     LESSONS_DIR,
     META_KEY,
     ROOT,
-    STUB_RAISE,
     CourseworkError,
     Reference,
+    bound_names,
     cell_source,
     first_line,
     identifiers,
@@ -59,7 +58,6 @@ from ._cw_common import (
     load_reference,
     make_exercise_notebook,
     normalise_code,
-    parse_notebook,
     read_notebook,
     reference_from_exercise_notebook,
     sanitize_file,
@@ -74,7 +72,8 @@ MERGED_TAG = ".cw-check-"
 _STUB_LINE = re.compile(r"^\s*raise\s+NotImplementedError\s*(\(\s*\))?\s*$", re.MULTILINE)
 _NAME_ERROR = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_TB_LINE = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>),\s*line (\d+)")
+_TB_FRAME = re.compile(r"^Cell In\s*\[\d*\],\s*line (\d+)", re.MULTILINE)
+_TB_ARROW = re.compile(r"^-+> ?(\d+) (.*)$", re.MULTILINE)
 
 
 class CheckerError(Exception):
@@ -439,7 +438,9 @@ class Failure:
     kind: str  # "exception" | "mismatch" | "timeout" | "crash" | "notrun" | "other"
     ename: str = ""
     evalue: str = ""
-    line: int | None = None
+    line: int | None = None  # line of the innermost notebook frame
+    code_line: str = ""  # that line's text, to find the cell it belongs to
+    where: str = ""  # the cell that frame is in, when it is not the failing cell
     diff: dict | None = None
     message: str = ""
 
@@ -502,10 +503,18 @@ def _failure_of(rec: dict | None) -> Failure | None:
     if msg.startswith("Cell execution caused an exception") and errors:
         err = errors[-1]
         tb = _ANSI.sub("", "\n".join(err.get("traceback", [])))
-        lines = _TB_LINE.findall(tb)
+        # IPython names every cell "Cell In[N]" with the same N here (nbval runs cells without
+        # history), so the innermost frame is located later by the text of its "---->" line.
+        starts = [m.start() for m in _TB_FRAME.finditer(tb)]
+        line, code_line = None, ""
+        if starts:
+            frame = tb[starts[-1]:]
+            arrow = _TB_ARROW.search(frame)
+            if arrow:
+                line, code_line = int(arrow.group(1)), arrow.group(2)
         return Failure(
             kind="exception", ename=err.get("ename", ""), evalue=err.get("evalue", ""),
-            line=int(lines[-1]) if lines else None, message=msg,
+            line=line, code_line=code_line, message=msg,
         )
     if msg.startswith("Cell outputs differ"):
         return Failure(kind="mismatch", diff=rec.get("diff"), message=rec.get("nbval_report", "") or msg)
@@ -552,8 +561,29 @@ def analyse(sub: Submission, data: dict) -> CheckResult:
             return unsolved[-1]
         return None
 
+    ran = [cell_source(c).split("\n") for c in sub.merged()["cells"] if c["cell_type"] == "code"]
+
+    def locate(failure: Failure | None, n: int) -> None:
+        """Find the cell of the innermost frame (the failing cell, or an earlier one whose
+        function was called); drop the line number when that cannot be told."""
+        if failure is None or failure.line is None:
+            return
+        k, text = failure.line, failure.code_line.rstrip()
+
+        def has(i):
+            return len(ran[i]) >= k and ran[i][k - 1].rstrip() == text
+
+        if has(n):
+            return
+        origin = next((i for i in range(n - 1, -1, -1) if has(i)), None)
+        if origin is None:
+            failure.line = None
+        else:
+            failure.where = _cell_label(ref, code[origin])
+
     for n, cell in enumerate(code):
         failure = _failure_of(records.get(n))
+        locate(failure, n)
         if failure is not None and failure.kind in ("timeout", "crash"):
             timed_out = True
         r = role.get(cell.get("id"))
@@ -771,7 +801,13 @@ def _exc_text(f: Failure) -> str:
 
 def _failure_lines(f: Failure, cell_name: str) -> list:
     if f.kind == "exception":
-        at = f" {f.line}행" if f.line else ""
+        at = f" {f.line}행" if f.line and not f.where else ""
+        if f.where:
+            return [
+                f"{cell_name}에서 오류가 났습니다 (exception) — 오류가 난 곳: {f.where}"
+                + (f" {f.line}행" if f.line else ""),
+                f"내 출력(yours):  {_clip(_exc_text(f))}",
+            ]
         return [
             f"{cell_name}{at}에서 오류가 났습니다 (exception):",
             f"내 출력(yours):  {_clip(_exc_text(f))}",

@@ -430,6 +430,31 @@ def test_notebook_without_cell_ids_is_matched_by_content(lessons, tmp_path):
     assert any("셀 id가 없는" in n for n in sub.notes)
 
 
+def test_exception_is_located_in_the_cell_that_raised_it(lessons, tmp_path):
+    # nbval's records, as the probe writes them, for: exercise 1's function raises NameError
+    # when the check cell calls it (IPython labels every cell "Cell In[1]" under nbval).
+    bad = "def my_sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-zz))"
+    sub = check.prepare(student(lessons, tmp_path, {**SOLVED, "fx-ex-1": bad}), lessons)
+    traceback = [
+        "\x1b[0;31mNameError\x1b[0m    Traceback (most recent call last)",
+        'Cell \x1b[0;32mIn[1], line 1\x1b[0m\n\x1b[0;32m----> 1\x1b[0m \x1b[38;5;28mprint\x1b[39m(\"σ(x) =\", ...)',
+        "Cell In[1], line 2, in my_sigmoid(z)\n      1 def my_sigmoid(z):\n----> 2     return 1.0 / (1.0 + np.exp(-zz))",
+        "\x1b[0;31mNameError\x1b[0m: name 'zz' is not defined",
+    ]
+    error = {"output_type": "error", "ename": "NameError", "evalue": "name 'zz' is not defined",
+             "traceback": traceback}
+    n_code = sum(c["cell_type"] == "code" for c in sub.reference.nb["cells"])
+    records = [{"cell_num": i, "outcome": "passed", "message": ""} for i in range(n_code)]
+    records[2] = {"cell_num": 2, "outcome": "failed", "outputs": [error],
+                  "message": "Cell execution caused an exception"}
+    result = check.analyse(sub, {"records": records})
+    ex1 = result.exercises[0]
+    assert ex1.status == "fail" and ex1.failed_cell == "check"
+    assert ex1.failure.where == "연습 1의 연습 셀(exercise cell)" and ex1.failure.line == 2
+    assert "오류가 난 곳: 연습 1의 연습 셀(exercise cell) 2행" in check.format_report(result)
+    assert statuses(result)[1:] == ["pass", "pass"]  # per these records
+
+
 # ------------------------------------------------------------------- checking (kernel)
 
 
