@@ -7,11 +7,13 @@ Each notebook runs in its own fresh kernel with the notebook's folder as working
 widget state is stored (static HTML and slides show it); cell timing metadata is not recorded,
 so re-running an unchanged lesson changes nothing but what its code computes. The wall time of
 each lesson is printed here, never into the notebook (the course's budget is 60 s a lesson).
+Kernels run with single-threaded BLAS, exactly as ``python3 course.py test`` checks them.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +47,9 @@ def execute(path: Path, timeout: int = 300) -> float:
 
 
 def main(argv=None) -> int:
+    # single-threaded BLAS in the kernels, as `course.py test` checks them (see course.py)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
     ap = argparse.ArgumentParser(prog="course.py execute", description=__doc__.split("\n\n")[0])
     ap.add_argument("notebooks", nargs="*", type=Path, help="lesson notebooks (default: all lessons)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per cell")
