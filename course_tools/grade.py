@@ -101,7 +101,8 @@ def grade_one(sub: Submission, lessons_dir: Path, timeout: float, sanitize: Path
         return sub
     try:
         result = check_notebook(
-            sub.path, lessons_dir, expected_lesson=sub.lesson, sanitize=sanitize, timeout=timeout
+            sub.path, lessons_dir, expected_lesson=sub.lesson, sanitize=sanitize, timeout=timeout,
+            run_untouched=False,
         )
     except CourseworkError as exc:
         sub.notes.append(f"{exc.ko} / {exc.en}")
