@@ -12,7 +12,8 @@ How it works, and why it can be trusted:
    and put into a copy of the reference. That copy is written next to the student's file (the
    kernel's working directory is the notebook's folder, as in JupyterLab) and removed afterwards.
 3. The copy is run by nbval itself (``pytest --nbval --nbval-current-env``, with
-   ``notebooks/nbval_sanitize.cfg`` when it exists): the verdict per cell is nbval's.
+   ``notebooks/nbval_sanitize.cfg`` when it exists, and single-threaded BLAS as the lessons are
+   executed): the verdict per cell is nbval's.
 4. Each exercise is its exercise cell plus the check cell after it. A failure that only follows
    from an earlier unsolved exercise (``NotImplementedError`` / ``NameError``) is attributed to
    that exercise.
@@ -356,8 +357,15 @@ def _match_without_ids(path: Path, student: dict, ref: Reference) -> Submission:
 # ------------------------------------------------------------------------------ running
 
 
+# Lessons are executed with single-threaded BLAS (course_tools.execute); the check runs the same
+# way whatever the entry point (course.py, python -m, the pytest plugin in CI), since a thread
+# count can change the last digits of a float.
+SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _probe_env() -> dict:
     env = dict(os.environ)
+    env.update(SINGLE_THREAD)
     env.pop("PYTEST_ADDOPTS", None)
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
