@@ -49,10 +49,10 @@ def venv_python() -> Path:
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def run(cmd, single_thread: bool = False, **kw) -> int:
+def run(cmd, single_thread: bool = False, cwd=ROOT) -> int:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     env = {**os.environ, **SINGLE_THREAD} if single_thread else None
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env, **kw)
+    return subprocess.call([str(c) for c in cmd], cwd=cwd, env=env)
 
 
 def _fingerprint() -> str:
@@ -118,8 +118,9 @@ def main(argv: list[str]) -> int:
     if cmd == "test":
         return run([py, *pytest_args(rest)], single_thread=True)
     if cmd == "bench":
-        return run([py, "benchmarks/bench.py", *rest])
-    return run([py, "-m", modules[cmd], *rest], single_thread=True)
+        return run([py, ROOT / "benchmarks" / "bench.py", *rest])
+    # tools run in the caller's folder, so paths given relative to it (a student's notebook) work
+    return run([py, "-m", modules[cmd], *rest], single_thread=True, cwd=None)
 
 
 if __name__ == "__main__":
