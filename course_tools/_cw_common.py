@@ -579,7 +579,9 @@ def make_exercise_notebook(lesson_nb: dict, lesson_file: str) -> Reference | Non
     ``metadata.coursework = {"exercise": n, "role": "solution"}``; check cells the tag
     ``exercise-check``, role ``check`` and ``editable: false``; every code cell
     ``deletable: false`` (checking matches cells by id). Outputs, execution counts, ids and
-    markdown stay as they are; a short markdown note is put first.
+    markdown stay as they are, except that markdown links leaving ``notebooks/`` (``](../``)
+    get one more ``../``, because the exercise notebook sits one folder deeper; a short markdown
+    note is put first.
     """
     where = lesson_file
     exercises, warnings = find_exercises(lesson_nb, where)
@@ -609,6 +611,8 @@ def make_exercise_notebook(lesson_nb: dict, lesson_file: str) -> Reference | Non
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell.setdefault("metadata", {})["deletable"] = False
+        elif cell["cell_type"] == "markdown" and "](../" in cell_source(cell):
+            cell["source"] = split_source(cell_source(cell).replace("](../", "](../../"))
     if INTRO_CELL_ID in by_id:
         raise CourseworkError(
             f"{where}: 셀 id '{INTRO_CELL_ID}'는 연습 노트북용으로 예약되어 있습니다.",

@@ -80,6 +80,20 @@ def one_hot(ids: np.ndarray, size: int, dtype=np.float64) -> np.ndarray:
     return out
 
 
+def find_course_file(relative: str, start=None) -> Path:
+    """Find ``relative`` (e.g. ``"data/korean_poems.txt"``) in ``start`` or its nearest parent.
+
+    Lessons run in ``notebooks/`` and their exercise copies in ``notebooks/exercises/``; looking
+    upward from the working folder finds the repository's ``data/`` from both.
+    """
+    here = Path.cwd() if start is None else Path(start)
+    for folder in (here, *here.resolve().parents):
+        candidate = folder / relative
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"{relative} not found in {here} or any folder above it")
+
+
 def load_text(path) -> str:
     """Read a UTF-8 text file (e.g. ``data/*.txt``) with newlines normalised to ``\\n``."""
     return Path(path).read_text(encoding="utf-8").replace("\r\n", "\n")

@@ -818,3 +818,15 @@ def test_real_lesson_untouched_fails_only_at_its_exercises(lesson):
     assert all(e.failure is not None for e in result.exercises), report  # nbval failed there
     assert result.others == [], report
     assert all(a.causal for e in result.exercises for a in e.affected), report
+
+
+def test_links_leaving_notebooks_folder_get_one_more_level():
+    """The exercise copy sits in notebooks/exercises/: ../data/... must become ../../data/..."""
+
+    def add_links(cells):
+        cells.append({"cell_type": "markdown", "id": "fx-links", "metadata": {},
+                      "source": ["[data](../data/README.md), [next](01_x.ipynb), [web](https://example.org)"]})
+
+    ref = make_exercise_notebook(_lesson_with(add_links), f"{LESSON}.ipynb")
+    links = next(c for c in ref.nb["cells"] if c.get("id") == "fx-links")
+    assert cell_source(links) == "[data](../../data/README.md), [next](01_x.ipynb), [web](https://example.org)"

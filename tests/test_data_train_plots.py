@@ -193,3 +193,16 @@ def test_figure_panel_rejects_bad_arguments():
         widgets.FigurePanel(_draw, {"f": ipywidgets.IntSlider()})
     with pytest.raises(ValueError, match="non-empty dict"):
         widgets.FigurePanel(_draw, {})
+
+
+def test_find_course_file_looks_upward(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.txt").write_text("가나", encoding="utf-8")
+    deep = tmp_path / "notebooks" / "exercises"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    found = data.find_course_file("data/x.txt")
+    assert found.resolve() == (tmp_path / "data" / "x.txt").resolve()
+    assert data.load_text(found) == "가나"
+    with pytest.raises(FileNotFoundError, match="data/y.txt not found"):
+        data.find_course_file("data/y.txt")
