@@ -58,6 +58,26 @@ def _upstream(rng, shapes):
     return [rng.standard_normal(s) for s in shapes]
 
 
+def _compare(loss, x, state, params, dx, dstate, grads, names, h) -> dict:
+    """Relative errors of the analytic gradients of ``loss(x, state, params)`` against numeric ones.
+
+    ``names`` = (input name, state name, state entry names), e.g. ("xs", "state0", ("h", "c")).
+    """
+    x_name, state_name, entries = names
+    errors = {x_name: relative_error(dx, numeric_gradient(lambda v: loss(v, state, params), x, h))}
+    for k, entry in enumerate(entries):
+        def f(v, k=k):
+            return loss(x, state[:k] + (v,) + state[k + 1 :], params)
+
+        errors[f"{state_name}[{entry}]"] = relative_error(dstate[k], numeric_gradient(f, state[k], h))
+    for key in params:
+        def g(v, key=key):
+            return loss(x, state, {**params, key: v})
+
+        errors[key] = relative_error(grads[key], numeric_gradient(g, params[key], h))
+    return errors
+
+
 def check_step(cell, params: dict, x: np.ndarray, state: tuple, rng, h: float = 1e-5) -> dict:
     """Gradient-check one ``cell.step_forward``/``step_backward`` (``cell`` = ``lstmlib.lstm`` etc.).
 
@@ -65,24 +85,15 @@ def check_step(cell, params: dict, x: np.ndarray, state: tuple, rng, h: float = 
     so every output path is exercised. Returns ``{name: relative error}`` for every parameter,
     ``x`` and each entry of ``state`` (named ``"state[h]"``, ``"state[c]"``).
     """
-    new_state, _ = cell.step_forward(x, state, params)
+    new_state, cache = cell.step_forward(x, state, params)
     w = _upstream(rng, [s.shape for s in new_state])
 
     def loss(x_, state_, params_):
         s, _ = cell.step_forward(x_, state_, params_)
         return sum(float(np.sum(a * b)) for a, b in zip(s, w))
 
-    _, cache = cell.step_forward(x, state, params)
     dx, dstate, grads = cell.step_backward(tuple(w), cache, params)
-    errors = {"x": relative_error(dx, numeric_gradient(lambda v: loss(v, state, params), x, h))}
-    for k, name in enumerate(cell.CELL.state_names):
-        def f(v, k=k):
-            return loss(x, state[:k] + (v,) + state[k + 1 :], params)
-
-        errors[f"state[{name}]"] = relative_error(dstate[k], numeric_gradient(f, state[k], h))
-    for key in params:
-        errors[key] = relative_error(grads[key], numeric_gradient(lambda v: loss(x, state, {**params, key: v}), params[key], h))
-    return errors
+    return _compare(loss, x, state, params, dx, dstate, grads, ("x", "state", cell.CELL.state_names), h)
 
 
 def check_sequence(cell, params: dict, xs: np.ndarray, state0: tuple, rng, h: float = 1e-5) -> dict:
@@ -92,7 +103,7 @@ def check_sequence(cell, params: dict, xs: np.ndarray, state0: tuple, rng, h: fl
     ``dhs`` and ``dstate_T`` are exercised. Returns ``{name: relative error}`` for every
     parameter, ``xs`` and each entry of ``state0``.
     """
-    hs, state_T, _ = cell.forward(xs, params, state0)
+    hs, state_T, cache = cell.forward(xs, params, state0)
     w_hs = rng.standard_normal(hs.shape)
     w_T = _upstream(rng, [s.shape for s in state_T])
 
@@ -100,17 +111,8 @@ def check_sequence(cell, params: dict, xs: np.ndarray, state0: tuple, rng, h: fl
         hs_, sT, _ = cell.forward(xs_, params_, state0_)
         return float(np.sum(hs_ * w_hs)) + sum(float(np.sum(a * b)) for a, b in zip(sT, w_T))
 
-    _, _, cache = cell.forward(xs, params, state0)
     dxs, dstate0, grads = cell.backward(w_hs, cache, params, tuple(w_T))
-    errors = {"xs": relative_error(dxs, numeric_gradient(lambda v: loss(v, state0, params), xs, h))}
-    for k, name in enumerate(cell.CELL.state_names):
-        def f(v, k=k):
-            return loss(xs, state0[:k] + (v,) + state0[k + 1 :], params)
-
-        errors[f"state0[{name}]"] = relative_error(dstate0[k], numeric_gradient(f, state0[k], h))
-    for key in params:
-        errors[key] = relative_error(grads[key], numeric_gradient(lambda v: loss(xs, state0, {**params, key: v}), params[key], h))
-    return errors
+    return _compare(loss, xs, state0, params, dxs, dstate0, grads, ("xs", "state0", cell.CELL.state_names), h)
 
 
 def check_function(forward_backward: Callable, inputs: dict, rng, h: float = 1e-5) -> dict:
