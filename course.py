@@ -78,7 +78,17 @@ def setup(force: bool = False) -> Path:
     py = venv_python()
     if not py.exists():
         print(f"creating virtual environment {VENV.name}/", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (subprocess.CalledProcessError, OSError) as err:
+            import shutil
+
+            shutil.rmtree(VENV, ignore_errors=True)  # a half-made .venv would be taken as ready next time
+            sys.exit(
+                f"가상 환경을 만들 수 없습니다 / could not create {VENV.name}/: {err}\n"
+                "Debian/Ubuntu에서는 venv 모듈이 따로 있습니다 / on Debian or Ubuntu install it first:\n"
+                "    sudo apt-get install python3-venv"
+            )
     if force or not STAMP.exists() or STAMP.read_text() != _fingerprint():
         if run([py, "-m", "pip", "install", "--upgrade", "--quiet", "pip"]) != 0:
             sys.exit("pip upgrade failed")
