@@ -56,7 +56,7 @@ def run(cmd, single_thread: bool = False, cwd=ROOT) -> int:
 
 
 def _fingerprint() -> str:
-    text = (ROOT / "pyproject.toml").read_bytes() + EXTRAS.encode() + sys.version.encode()
+    text = (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes() + EXTRAS.encode() + sys.version.encode()
     return hashlib.sha256(text).hexdigest()
 
 
@@ -92,7 +92,7 @@ def setup(force: bool = False) -> Path:
     if force or not STAMP.exists() or STAMP.read_text() != _fingerprint():
         if run([py, "-m", "pip", "install", "--upgrade", "--quiet", "pip"]) != 0:
             sys.exit("pip upgrade failed")
-        if run([py, "-m", "pip", "install", "--quiet", "-e", f".[{EXTRAS}]"]) != 0:
+        if run([py, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", f".[{EXTRAS}]"]) != 0:
             sys.exit("installing the course's packages failed (see pip's message above)")
         _lab_settings(py)
         STAMP.write_text(_fingerprint())

@@ -51,3 +51,19 @@ def test_missing_venv_support_gives_an_install_hint(tmp_path, monkeypatch):
         course.setup()
     assert "python3-venv" in str(exc.value)
     assert not (tmp_path / ".venv").exists()  # no half-made environment left behind
+
+
+def test_setup_installs_with_the_tested_constraints():
+    import re
+    import sys
+    from importlib import metadata
+
+    text = (ROOT / "course.py").read_text(encoding="utf-8")
+    assert '"-c", "constraints.txt"' in text
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^ ;]+)", (ROOT / "constraints.txt").read_text(), re.M))
+    for name in ("numpy", "matplotlib", "ipywidgets", "nbval", "Pygments"):
+        assert name in pins, f"constraints.txt must pin {name}"
+    if sys.version_info >= (3, 11) and (ROOT / ".venv").exists() and sys.prefix == str(ROOT / ".venv"):
+        # the environment course.py made runs exactly the pinned versions the outputs were made with
+        for name in ("numpy", "matplotlib", "Pygments"):
+            assert metadata.version(name) == pins[name]
