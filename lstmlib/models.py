@@ -135,6 +135,20 @@ def char_lm_loss(cell, model: dict, inputs: np.ndarray, targets: np.ndarray, sta
     return loss, {"layers": g_layers, "W_y": g_out["W"], "b_y": g_out["b"]}, states_T
 
 
+def char_lm_eval(cell, model: dict, ids: np.ndarray) -> float:
+    """Mean next-character cross-entropy (nats) of ``model`` over the 1-D id stream ``ids``.
+
+    Forward only, as one long row from a zero state (validation loss; perplexity = exp of it).
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or ids.size < 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be a 1-D integer stream of at least 2 ids, got shape {V._fmt(ids.shape)}")
+    xs = one_hot(ids[None, :-1], model["W_y"].shape[1], dtype=model["W_y"].dtype)  # (1, T, V)
+    hs, _, _ = stack_forward(cell, xs, model["layers"])  # (1, T, H)
+    scores, _ = linear_forward(hs, model["W_y"], model["b_y"])  # (1, T, V)
+    return softmax_cross_entropy(scores, ids[None, 1:])[0]
+
+
 def char_lm_sample(cell, model: dict, prime_ids, length: int, rng, temperature: float = 1.0) -> np.ndarray:
     """Sample ``length`` ids after ``prime_ids`` with ``p ∝ exp(score / temperature)``.
 

@@ -39,7 +39,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from lstmlib import checkpoint, data, lstm, models, train  # noqa: E402
-from lstmlib.layers import linear_forward, softmax_cross_entropy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "korean_poems.txt"
@@ -102,13 +101,8 @@ def tbptt_fns(cell, batches: list):
 
 
 def mean_cross_entropy(cell, model: dict, ids: np.ndarray) -> float:
-    """Mean next-character cross-entropy (nats) of ``model`` over the stream ``ids``, forward only."""
-    V_size = model["W_y"].shape[1]
-    xs = data.one_hot(ids[None, :-1], V_size, dtype=model["W_y"].dtype)  # (1, T, V)
-    hs, _, _ = models.stack_forward(cell, xs, model["layers"])  # (1, T, H)
-    scores, _ = linear_forward(hs, model["W_y"], model["b_y"])  # (1, T, V)
-    loss, _ = softmax_cross_entropy(scores, ids[None, 1:])
-    return loss
+    """Mean next-character cross-entropy (nats) of ``model`` over ``ids``: ``models.char_lm_eval``."""
+    return models.char_lm_eval(cell, model, ids)
 
 
 def train_char_lm(

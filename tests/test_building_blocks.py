@@ -250,3 +250,13 @@ def test_cells_saturate_without_warnings_at_huge_preactivations(cell):
     assert np.isfinite(hs).all() and np.isfinite(dxs).all()
     assert all(np.isfinite(g).all() for g in grads.values())
     assert np.abs(hs).max() <= 1.0
+
+
+def test_char_lm_eval_equals_the_training_loss_of_one_long_row():
+    rng = np.random.default_rng(9)
+    lm = models.init_char_lm(lstm, 7, 6, 2, rng)
+    ids = rng.integers(0, 7, size=40)
+    loss, _, _ = models.char_lm_loss(lstm, lm, ids[None, :-1], ids[None, 1:])
+    assert models.char_lm_eval(lstm, lm, ids) == pytest.approx(loss, rel=1e-12)
+    with pytest.raises(ValueError, match="1-D integer stream"):
+        models.char_lm_eval(lstm, lm, ids[None])
