@@ -8,9 +8,10 @@ H=128) and dtype (float64, float32) it measures the median time of one forward +
 * lstmlib: ``cell.forward`` then ``cell.backward`` with an upstream gradient on every h_t;
 * PyTorch CPU (if installed): ``nn.RNN/LSTM/GRU(batch_first=True)`` forward and ``backward`` of
   ``(out * g).sum()``, same thread count as NumPy's BLAS;
-* GEMM bound: the sum of the measured times of the matrix products that any implementation of
-  the same algorithm must do (the T recurrent products forward, the 2T backward, the three large
-  input-side products) — what lstmlib would cost if everything but GEMM were free.
+* GEMM bound: the sum of the measured times of the matrix products that the same algorithm must
+  do (the T recurrent products forward, the T products ``da_t W_hᵀ`` backward, and the four large
+  products over all T*N rows: input projection, ``dxs``, ``dW_x``, ``dW_h``) — what lstmlib would
+  cost if everything but GEMM were free.
 
 The libraries are timed in separate blocks with a pause between them (their thread pools stall
 each other when calls alternate on 2 cores), in several rounds; the table shows medians and
@@ -24,7 +25,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -37,13 +40,26 @@ TARGET_TORCH = {("teaching", "float64"): 0.5, ("teaching", "float32"): 0.5, ("mi
 TARGET_GEMM = 1.6
 
 
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def blas_threads() -> int | None:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return None
+        value = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+        return int(value) if value and value.isdigit() else None
     counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
     return counts[0] if counts else None
+
+
+def faults_per_call(fn, reps: int = 5) -> float:
+    """Minor page faults per call: first touches of memory the allocator got fresh from the OS."""
+    fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(reps):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / reps
 
 
 def median_time(fn, reps: int) -> float:
@@ -75,17 +91,16 @@ def gemm_case(mod, T, N, D, H, dtype):
     rng = np.random.default_rng(1)
     A = lambda *s: rng.standard_normal(s).astype(dtype)  # noqa: E731
     h, W_h, da = A(N, H), A(H, G * H), A(N, G * H)
-    X, W_x, DA = A(N * T, D), A(D, G * H), A(N * T, G * H)
-    W_hT = np.ascontiguousarray(W_h.T)
+    X, W_x, DA, HP = A(T * N, D), A(D, G * H), A(T * N, G * H), A(T * N, H)
 
     def run():
         for _ in range(T):
             h @ W_h  # forward recurrent product
-            da @ W_hT  # dh_prev
-            h.T @ da  # dW_h
+            da @ W_h.T  # dh_prev
         X @ W_x  # input projection of all steps
         DA @ W_x.T  # dxs
-        X.T @ DA  # dW_x
+        X.T @ DA  # dW_x = Σ_t x_tᵀ da_t
+        HP.T @ DA  # dW_h = Σ_t h_{t-1}ᵀ da_t
 
     return run
 
@@ -110,7 +125,12 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="rounds of (lstmlib, pause, torch, pause, GEMM)")
     ap.add_argument("--seconds", type=float, default=0.3, help="approximate time per measurement block")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: the libraries' own default)")
     args = ap.parse_args(argv)
+    if args.threads is not None and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
+        # BLAS reads its thread count when NumPy is imported: start again with it set
+        env = {**os.environ, **{var: str(args.threads) for var in THREAD_VARS}}
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *(sys.argv[1:] if argv is None else argv)], env)
 
     torch = None
     if not args.no_torch:
@@ -125,10 +145,10 @@ def main(argv=None) -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else "")
           + f"; BLAS/torch threads: {threads}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
-    header = "| cell | size | dtype | lstmlib ms | PyTorch ms | lstmlib/PyTorch (target) | GEMM bound ms | lstmlib/GEMM (target) |"
+    header = "| cell | size | dtype | lstmlib ms | PyTorch ms | lstmlib/PyTorch (target) | GEMM bound ms | lstmlib/GEMM (target) | lstmlib page faults/call |"
     print()
     print(header)
-    print("|" + "---|" * 8)
+    print("|" + "---|" * 9)
     failures = []
     for size, dims in SIZES.items():
         for dtype in (np.float64, np.float32):
@@ -167,6 +187,7 @@ def main(argv=None) -> int:
                         failures.append(f"{name} {size} {dname} vs GEMM bound {r_gemm:.2f} > {TARGET_GEMM}")
                 else:
                     row += f"{1e3 * m_gemm:.2f} | {r_gemm:.2f} |"
+                row += f" {faults_per_call(ours):.0f} |"
                 print(row, flush=True)
     print()
     print("targets missed: " + ("; ".join(failures) if failures else "none"))

@@ -12,9 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function σ(x) ∈ (0, 1), overflow-safe; σ'(x) = σ(x)(1 − σ(x))."""
-    out = np.tanh(x * 0.5)
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic function σ(x) ∈ (0, 1), overflow-safe; σ'(x) = σ(x)(1 − σ(x)).
+
+    With ``out`` (an array of x's shape and dtype, possibly ``x`` itself) the result is written there.
+    """
+    if out is None:
+        out = np.tanh(x * 0.5)
+    else:
+        np.tanh(np.multiply(x, 0.5, out=out), out=out)
     out *= 0.5
     out += 0.5
     return out

@@ -78,25 +78,36 @@ def _core_backward(dstate, cache, params):
     dax = np.empty((dh.shape[0], 3 * H), dtype=dh.dtype)  # (N, 3H)
     dax[:, 2 * H :] = dan = dn * (1.0 - n * n)  # tanh' of (G3)
     dax[:, H : 2 * H] = dz * z * (1.0 - z)  # σ' of (G2)
-    grads = {}
     if "b_hn" in params:  # (G3a)
         dhn = dan * r  # d(h W_hn + b_hn)
         dax[:, :H] = dan * hn * r * (1.0 - r)  # (G3a)->(G1)
         du = np.concatenate([dax[:, : 2 * H], dhn], axis=1)  # (N, 3H) d(h_{t-1} W_h)
         dh_prev = dh_prev + du @ W_h.T
-        grads["W_h"] = h_prev.T @ du  # (H, 3H)
-        grads["b_hn"] = dhn.sum(axis=0)  # (H,)
     else:  # (G3b)
         drh = dan @ W_h[:, 2 * H :].T  # d(r ⊙ h_{t-1})  (N, H)
         dax[:, :H] = drh * h_prev * r * (1.0 - r)  # (G3b)->(G1)
-        du = dax[:, : 2 * H]  # (N, 2H) d(h_{t-1} W_h[:, :2H])
-        dh_prev = dh_prev + drh * r + du @ W_h[:, : 2 * H].T
-        grads["W_h"] = np.concatenate([h_prev.T @ du, hn.T @ dan], axis=1)  # (H, 3H)
-    return dax, (dh_prev,), grads
+        dh_prev = dh_prev + drh * r + dax[:, : 2 * H] @ W_h[:, : 2 * H].T
+    return dax, (dh_prev,)
+
+
+def _hidden_grads(steps, h_prevs, dax, params):
+    """dW_h (and db_hn) of all steps at once: ``h_prevs`` (M, H), ``dax`` (M, 3H), M = T*N rows.
+
+    The r and z blocks of ``W_h`` act on h_{t-1} exactly like W_x acts on x_t; the n block is
+    where the conventions differ, so its input or its output gradient is adjusted by r.
+    """
+    H = h_prevs.shape[1]
+    if "b_hn" in params:  # (G3a): n sees r ⊙ (h_{t-1} W_hn + b_hn)
+        r = np.stack([s.r for s in steps]).reshape(-1, H)  # (M, H)
+        du = dax.copy()  # (M, 3H) d(h_{t-1} W_h)
+        du[:, 2 * H :] *= r  # d(h W_hn + b_hn) = dan ⊙ r
+        return {"W_h": h_prevs.T @ du, "b_hn": du[:, 2 * H :].sum(axis=0)}  # (H, 3H), (H,)
+    rh = np.stack([s.hn for s in steps]).reshape(-1, H)  # (G3b): W_hn multiplies r ⊙ h_{t-1}  (M, H)
+    return {"W_h": np.concatenate([h_prevs.T @ dax[:, : 2 * H], rh.T @ dax[:, 2 * H :]], axis=1)}  # (H, 3H)
 
 
 CELL = recurrent.Cell(
-    "gru", 3, ("h",), _core_forward, _core_backward,
+    "gru", 3, ("h",), _core_forward, _core_backward, _hidden_grads,
     lambda params, H: {"b_hn": ((H,), "H")} if isinstance(params, dict) and "b_hn" in params else {},
 )
 

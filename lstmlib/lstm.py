@@ -21,7 +21,7 @@ Backward of one step (dh, dc arrive from above and from step t+1)::
     dc ← dc + dh ⊙ o_t ⊙ (1 − tanh²(c_t))      from (L6)
     di = dc ⊙ g_t,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i_t,  dc_{t-1} = dc ⊙ f_t      from (L5)
     pre-activations: σ' = σ(1 − σ) for i, f, o; tanh' = 1 − g² for g
-    dh_{t-1} = da W_hᵀ,  dW_h += h_{t-1}ᵀ da
+    dh_{t-1} = da W_hᵀ;  after the time loop, dW_h = Σ_t h_{t-1}ᵀ da_t
 
 Because (L5) is additive, ∂c_t/∂c_{t-1} = diag(f_t): the gradient along the cell state is scaled
 by the forget gate only — no weight matrix, no squashing derivative — which is why it survives
@@ -62,12 +62,13 @@ class StepCache(NamedTuple):
 def _core_forward(x, ax, state, params):
     h_prev, c_prev = state
     H = h_prev.shape[1]
-    a = ax + h_prev @ params["W_h"]  # (N, 4H) pre-activations of (L1)-(L4)
-    s = sigmoid(a)  # (N, 4H): one call for the three σ gates (its g block is unused)
-    i = s[:, 0 * H : 1 * H]  # (L1)  (N, H)
-    f = s[:, 1 * H : 2 * H]  # (L2)
-    g = np.tanh(a[:, 2 * H : 3 * H])  # (L3)
-    o = s[:, 3 * H : 4 * H]  # (L4)
+    a = ax  # (N, 4H): x_t W_x + b, this step's row of the time loop's buffer; reused in place
+    a += h_prev @ params["W_h"]  # pre-activations of (L1)-(L4)
+    g = np.tanh(a[:, 2 * H : 3 * H])  # (L3)  (N, H)
+    sigmoid(a, out=a)  # one call for the three σ gates, in place (its g block is unused)
+    i = a[:, 0 * H : 1 * H]  # (L1)  (N, H)
+    f = a[:, 1 * H : 2 * H]  # (L2)
+    o = a[:, 3 * H : 4 * H]  # (L4)
     c = f * c_prev + i * g  # (L5)
     tanh_c = np.tanh(c)
     h = o * tanh_c  # (L6)
@@ -87,10 +88,10 @@ def _core_backward(dstate, cache, params):
     da[:, 3 * H : 4 * H] = do * o * (1.0 - o)  # (L6)->(L4): do · σ'
     dc_prev = dc * f  # (L5): ∂c_t/∂c_{t-1} = diag(f_t)
     dh_prev = da @ params["W_h"].T  # (N, H)
-    return da, (dh_prev, dc_prev), {"W_h": cache.h_prev.T @ da}  # (H, 4H)
+    return da, (dh_prev, dc_prev)  # dW_h = Σ_t h_{t-1}ᵀ da_t: one GEMM after the time loop
 
 
-CELL = recurrent.Cell("lstm", 4, ("h", "c"), _core_forward, _core_backward, lambda params, H: {})
+CELL = recurrent.Cell("lstm", 4, ("h", "c"), _core_forward, _core_backward, recurrent.plain_hidden_grads, lambda params, H: {})
 
 
 def gate_slice(gate: str, hidden_size: int) -> slice:

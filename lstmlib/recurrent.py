@@ -1,17 +1,25 @@
 """The one time loop that serves every cell (RNN, LSTM, GRU).
 
 A cell is described by a :class:`Cell`: its name, how many weight blocks ``G`` it stacks
-(RNN 1, GRU 3, LSTM 4), how many state arrays it carries (``(h,)`` or ``(h, c)``) and two *core*
-functions that handle only the recurrent part of one step::
+(RNN 1, GRU 3, LSTM 4), how many state arrays it carries (``(h,)`` or ``(h, c)``) and three
+functions that handle only the recurrent part::
 
-    core_forward(x, ax, state, params)   -> (state, step_cache)
-    core_backward(dstate, cache, params) -> (dax, dstate_prev, hidden_grads)
+    core_forward(x, ax, state, params)           -> (state, step_cache)     one step
+    core_backward(dstate, cache, params)         -> (dax, dstate_prev)      one step
+    hidden_grads(steps, h_prevs, dax, params)    -> {"W_h": ..., ...}       all steps at once
 
 Here ``ax = x W_x + b`` is the input projection ``(N, G*H)``. Every cell is affine in its input
 through exactly this term, so this module computes it for all time steps with **one** matrix
-product ``(N*T, D) @ (D, G*H)`` in :func:`forward`, and in :func:`backward` turns the gradients
-``dax`` of all steps into ``dxs``, ``dW_x`` and ``db`` with one product each. The cell's core only
-sees what depends on ``h_{t-1}``: ``W_h`` (and the GRU's ``b_hn``).
+product ``(T*N, D) @ (D, G*H)`` in :func:`forward`. ``ax`` is a buffer the time loop owns: the
+core may overwrite it (the LSTM keeps its gates there instead of allocating new arrays). The backward loop only carries the gradient
+from step to step and keeps ``dax`` (dL/d(x_t W_x + b)) of every step; after the loop the
+parameters shared across time get their gradients as sums over steps, each **one** matrix
+product: ``dW_x = Σ_t x_tᵀ dax_t`` and ``dW_h = Σ_t h_{t-1}ᵀ dax_t`` (the cell's
+``hidden_grads``; the GRU adjusts the columns its reset gate touches).
+
+Inside, sequences are stored time-major, ``(T, N, ·)``: the rows of one step are then
+contiguous (the loop reads and writes them at full speed), and the rows of all steps stack into
+one ``(T*N, ·)`` matrix without a copy. Callers see the usual batch-major ``(N, T, ·)`` arrays.
 
 Shapes: ``N`` batch, ``T`` time steps, ``D`` input size, ``H`` hidden size, ``G`` gate blocks.
 A state is a tuple with ``h`` first, each ``(N, H)``; ``hs`` stacks ``h_1 .. h_T`` as ``(N, T, H)``.
@@ -34,15 +42,22 @@ class Cell(NamedTuple):
     state_names: tuple  # ("h",) or ("h", "c")
     core_forward: Callable
     core_backward: Callable
+    hidden_grads: Callable  # (steps, h_prevs (M, H), dax (M, G*H), params) -> grads of W_h (+ b_hn)
     extra_keys: Callable  # params -> {key: (shape, labels)} beyond W_x, W_h, b
 
 
 class SeqCache(NamedTuple):
-    """Everything :func:`backward` needs: the inputs and one named step cache per time step."""
+    """Everything :func:`backward` needs: the inputs, h_0 .. h_T and one step cache per time step."""
 
     cell: str  # which cell made it, so a cache is never fed to the wrong backward
-    xs: np.ndarray  # (N, T, D)
+    xs_tm: np.ndarray  # (T, N, D) time-major copy of the inputs
+    hs_tm: np.ndarray  # (T+1, N, H) h_0 .. h_T, time-major (private: the caller gets a copy)
     steps: tuple  # T step caches (NamedTuples of the cell module)
+
+    @property
+    def xs(self) -> np.ndarray:
+        """The inputs in the caller's layout, (N, T, D): a view of ``xs_tm``."""
+        return self.xs_tm.transpose(1, 0, 2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,6 +111,14 @@ def check_state(cell: Cell, name: str, state, N: int, H: int, dtype, *, finite: 
     return state
 
 
+def plain_hidden_grads(steps, h_prevs, dax, params) -> dict:
+    """``dW_h = Σ_t h_{t-1}ᵀ dax_t`` as one GEMM: ``h_prevs`` (M, H), ``dax`` (M, G*H), M = T*N rows.
+
+    Right for every cell whose pre-activations are ``ax + h_{t-1} W_h`` (RNN, LSTM).
+    """
+    return {"W_h": h_prevs.T @ dax}  # (H, G*H)
+
+
 def _zeros_state(cell: Cell, N: int, H: int, dtype) -> tuple:
     return tuple(np.zeros((N, H), dtype=dtype) for _ in cell.state_names)
 
@@ -122,11 +145,12 @@ def step_backward(cell: Cell, dstate, cache, params) -> tuple[np.ndarray, tuple,
     if type(cache).__module__ != f"lstmlib.{cell.name}" or not isinstance(x, np.ndarray):
         raise TypeError(f"cache must be a step cache made by lstmlib.{cell.name}.step_forward, got {type(cache).__name__}")
     dstate = check_state(cell, "dstate", dstate, x.shape[0], H, dtype)
-    dax, dstate_prev, grads = cell.core_backward(dstate, cache, params)
+    dax, dstate_prev = cell.core_backward(dstate, cache, params)
+    grads = cell.hidden_grads((cache,), cache.h_prev, dax, params)  # W_h (+ b_hn)
     dx = dax @ params["W_x"].T  # (N, D)
     grads["W_x"] = x.T @ dax  # (D, G*H)
     grads["b"] = dax.sum(axis=0)  # (G*H,)
-    return dx, dstate_prev, grads
+    return dx, dstate_prev, {key: grads[key] for key in params}
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,15 +172,20 @@ def forward(cell: Cell, xs, params, state0=None) -> tuple[np.ndarray, tuple, Seq
         raise ValueError("xs must have at least one time step, got shape " + V._fmt(xs.shape))
     state = _zeros_state(cell, N, H, dtype) if state0 is None else check_state(cell, "state0", state0, N, H, dtype)
 
+    xs_tm = np.ascontiguousarray(xs.transpose(1, 0, 2))  # (T, N, D): time-major, step t is xs_tm[t]
     # all input projections in one 2-D GEMM (a 3-D @ 2-D product can be far slower in BLAS)
-    ax = (xs.reshape(N * T, D) @ params["W_x"] + params["b"]).reshape(N, T, -1)  # (N, T, G*H)
-    hs = np.empty((N, T, H), dtype=dtype)  # (N, T, H)
+    ax = (xs_tm.reshape(T * N, D) @ params["W_x"]).reshape(T, N, -1)  # (T, N, G*H)
+    ax += params["b"]
+    hs_tm = np.empty((T + 1, N, H), dtype=dtype)  # (T+1, N, H): h_0 .. h_T
+    hs_tm[0] = state[0]
     steps = []
     for t in range(T):
-        state, step_cache = cell.core_forward(xs[:, t], ax[:, t], state, params)
-        hs[:, t] = state[0]
+        state, step_cache = cell.core_forward(xs_tm[t], ax[t], state, params)
+        hs_tm[t + 1] = state[0]
         steps.append(step_cache)
-    return hs, state, SeqCache(cell.name, xs, tuple(steps))
+    hs = np.ascontiguousarray(hs_tm[1:].transpose(1, 0, 2))  # (N, T, H): h_1 .. h_T, the caller's own copy
+    state = tuple(s.copy() for s in state)  # the caller's own too: the step caches keep the originals
+    return hs, state, SeqCache(cell.name, xs_tm, hs_tm, tuple(steps))
 
 
 def backward(cell: Cell, dhs, cache, params, dstate_T=None, *, record: list | None = None) -> tuple[np.ndarray, tuple, dict]:
@@ -172,8 +201,7 @@ def backward(cell: Cell, dhs, cache, params, dstate_T=None, *, record: list | No
         raise TypeError(f"cache must be the SeqCache returned by lstmlib.{cell.name}.forward, got {type(cache).__name__}")
     if cache.cell != cell.name:
         raise ValueError(f"cache was made by lstmlib.{cache.cell}.forward, not lstmlib.{cell.name}.forward")
-    xs = cache.xs
-    N, T, _ = xs.shape
+    T, N, _ = cache.xs_tm.shape
     V.check_float_array("dhs", dhs)
     V.check_shape("dhs", dhs, (N, T, H), "N, T, H")
     V.check_same_dtype("dhs", dhs, "params", dtype)
@@ -183,21 +211,20 @@ def backward(cell: Cell, dhs, cache, params, dstate_T=None, *, record: list | No
         dstate = check_state(cell, "dstate_T", dstate_T, N, H, dtype)
 
     G = cell.n_blocks
-    dax = np.empty((N, T, G * H), dtype=dtype)  # (N, T, G*H): dL/d(x_t W_x + b) for every t
-    grads: dict[str, np.ndarray] = {}
+    dax = np.empty((T, N, G * H), dtype=dtype)  # (T, N, G*H): dL/d(x_t W_x + b) of every step
     for t in reversed(range(T)):
         dstate = (dstate[0] + dhs[:, t],) + tuple(dstate[1:])  # h_t feeds the loss and step t+1
         if record is not None:
             record.append(dstate)
-        dax[:, t], dstate, step_grads = cell.core_backward(dstate, cache.steps[t], params)
-        for key, g in step_grads.items():  # hidden-side parameters are shared across time
-            if key in grads:
-                grads[key] += g
-            else:
-                grads[key] = g
-    dxs = (dax.reshape(N * T, G * H) @ params["W_x"].T).reshape(N, T, D)  # (N, T, D): one GEMM
-    grads["W_x"] = xs.reshape(N * T, D).T @ dax.reshape(N * T, G * H)  # (D, G*H)
-    grads["b"] = dax.sum(axis=(0, 1))  # (G*H,)
+        dax[t], dstate = cell.core_backward(dstate, cache.steps[t], params)
+
+    # W_x, W_h and b are shared by all steps: their gradients are sums over t, one GEMM each
+    dax = dax.reshape(T * N, G * H)  # (T*N, G*H)
+    grads = cell.hidden_grads(cache.steps, cache.hs_tm[:T].reshape(T * N, H), dax, params)  # Σ_t h_{t-1}ᵀ dax_t
+    grads["W_x"] = cache.xs_tm.reshape(T * N, D).T @ dax  # (D, G*H): Σ_t x_tᵀ dax_t
+    grads["b"] = dax.sum(axis=0)  # (G*H,)
+    dxs = (dax @ params["W_x"].T).reshape(T, N, D)  # (T, N, D): dx_t = dax_t W_xᵀ, one GEMM
+    dxs = np.ascontiguousarray(dxs.transpose(1, 0, 2))  # (N, T, D), batch-major like xs
     return dxs, dstate, {key: grads[key] for key in params}
 
 

@@ -12,7 +12,7 @@ Shapes::
 Backward, with a_t the pre-activation of (R1)::
 
     da_t = dh_t ⊙ (1 − h_t²)                     tanh'(a) = 1 − tanh(a)²
-    dh_{t-1} = da_t W_hᵀ    dW_h += h_{t-1}ᵀ da_t    dW_x += x_tᵀ da_t    db += Σ_n da_t
+    dh_{t-1} = da_t W_hᵀ    dW_h = Σ_t h_{t-1}ᵀ da_t    dW_x = Σ_t x_tᵀ da_t    db = Σ_t Σ_n da_t
 
 so ∂h_t/∂h_{t-1} = diag(1 − h_t²) W_hᵀ when h is a row vector written as a column.
 
@@ -45,10 +45,10 @@ def _core_backward(dstate, cache, params):
     (dh,) = dstate
     da = dh * (1.0 - cache.h * cache.h)  # tanh'  (N, H)
     dh_prev = da @ params["W_h"].T  # (N, H)
-    return da, (dh_prev,), {"W_h": cache.h_prev.T @ da}  # (H, H)
+    return da, (dh_prev,)  # dW_h = Σ_t h_{t-1}ᵀ da_t: one GEMM after the time loop
 
 
-CELL = recurrent.Cell("rnn", 1, ("h",), _core_forward, _core_backward, lambda params, H: {})
+CELL = recurrent.Cell("rnn", 1, ("h",), _core_forward, _core_backward, recurrent.plain_hidden_grads, lambda params, H: {})
 
 
 def init_params(input_size: int, hidden_size: int, rng, dtype=np.float64) -> dict:

@@ -27,6 +27,20 @@ def test_sigmoid_is_overflow_safe_and_exact_at_the_extremes(dtype):
     np.testing.assert_allclose(activations.sigmoid(mid), 1 / (1 + np.exp(-mid)), rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_out_writes_in_place_with_the_same_values(dtype):
+    x = np.linspace(-20, 20, 12, dtype=dtype).reshape(3, 4)
+    expected = activations.sigmoid(x)
+    buf = np.empty_like(x)
+    assert activations.sigmoid(x, out=buf) is buf
+    np.testing.assert_array_equal(buf, expected)
+    x2 = x.copy()
+    activations.sigmoid(x2[:, 1:3], out=x2[:, 1:3])  # in place on a strided view, as the LSTM does
+    np.testing.assert_array_equal(x2[:, 1:3], expected[:, 1:3])
+    np.testing.assert_array_equal(x2[:, [0, 3]], x[:, [0, 3]])  # the rest untouched
+    assert isinstance(activations.sigmoid(np.float64(2.0)), np.floating)  # scalars still work
+
+
 def test_sigmoid_values_lie_strictly_inside_0_1_for_moderate_inputs():
     s = activations.sigmoid(np.array([-10.0, 10.0]))
     assert 0 < s[0] < 1e-4 and 1 - 1e-4 < s[1] < 1

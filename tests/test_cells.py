@@ -68,8 +68,8 @@ def test_gradcheck_catches_a_wrong_backward(monkeypatch):
     real = lstm.CELL.core_backward
 
     def broken(dstate, cache, p):
-        dax, dstate_prev, grads = real(dstate, cache, p)
-        return dax, (dstate_prev[0], dstate_prev[1] * 0.5), grads  # wrong dc_prev
+        dax, dstate_prev = real(dstate, cache, p)
+        return dax, (dstate_prev[0], dstate_prev[1] * 0.5)  # wrong dc_prev
 
     monkeypatch.setattr(lstm, "CELL", lstm.CELL._replace(core_backward=broken))
     errors = gradcheck.check_sequence(lstm, params, xs, state0, rng)
@@ -318,3 +318,28 @@ def test_input_projection_is_one_matrix_product_whatever_T(name, steps):
     assert CountingArray.calls == 1
     mod.backward(np.ones_like(hs), cache, params)
     assert CountingArray.calls == 2
+
+
+# ------------------------------------------------------------------------------ no aliasing
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_inputs_are_never_written_and_outputs_are_the_callers_own(name):
+    """The loop reuses buffers inside (the LSTM writes its gates over x W_x + b), never the caller's."""
+    mod, params, xs, state0, rng = make(name)
+    before = [a.copy() for a in (xs, *state0, *params.values())]
+    hs, sT, cache = mod.forward(xs, params, state0)
+    dhs = rng.standard_normal(hs.shape)
+    dstate_T = tuple(rng.standard_normal(s.shape) for s in sT)
+    dxs, dstate0, grads = mod.backward(dhs, cache, params, dstate_T)
+    for a, b in zip((xs, *state0, *params.values()), before):
+        np.testing.assert_array_equal(a, b)
+    # scribbling over what the caller got back must not change a second backward through the cache
+    hs[...] = 7.0
+    for s in sT:
+        s[...] = 7.0
+    dxs2, dstate02, grads2 = mod.backward(dhs, cache, params, dstate_T)
+    np.testing.assert_array_equal(dxs, dxs2)
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], grads2[k])
+    assert dxs.flags.c_contiguous and hs.flags.c_contiguous  # batch-major (N, T, .) like xs
