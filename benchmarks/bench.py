@@ -15,7 +15,17 @@ H=128) and dtype (float64, float32) it measures the median time of one forward +
 
 The libraries are timed in separate blocks with a pause between them (their thread pools stall
 each other when calls alternate on 2 cores), in several rounds; the table shows medians and
-ratios measured in the same run. Targets (from the project's issue): lstmlib ≤ 0.5× PyTorch at
+ratios measured in the same run.
+
+Allocator: every case runs once before any case is timed, so that all of them meet the same
+state of the C allocator. glibc gives memory back to the OS (large blocks at once, the top of
+the heap once more than a threshold of it is free), and raises both thresholds when it frees a
+large block; memory it got back costs a page fault per 4 KiB when touched again (1.6-3.5 µs
+each, measured on the course's 2-core VM).
+Without the warm-up the first mid-size case alone pays thousands of faults per call and the later
+ones none; the last column shows the faults per call that remain.
+
+Targets (from the project's issue): lstmlib ≤ 0.5× PyTorch at
 the teaching size, ≤ 1.0× at mid size in float64 and ≤ 2.0× in float32; ≤ 1.6× the GEMM bound
 at mid size. Time is measured here and only here: the test suite never times anything.
 """
@@ -41,6 +51,18 @@ TARGET_GEMM = 1.6
 
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Some machines pin OpenBLAS to older kernels (AVX2) because old OpenBLAS builds misbehave on
+# their CPUs; PyTorch's own kernels are not pinned. --native-blas lifts the pin for this run only.
+BLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def blas_kernel() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    kernels = [f"{p.get('internal_api')} {p.get('architecture')}" for p in threadpool_info() if p.get("user_api") == "blas"]
+    return ", ".join(kernels) or "none found"
 
 
 def blas_threads() -> int | None:
@@ -126,10 +148,17 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=0.3, help="approximate time per measurement block")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: the libraries' own default)")
+    ap.add_argument("--native-blas", action="store_true",
+                    help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE so that OpenBLAS picks this CPU's own kernels")
     args = ap.parse_args(argv)
-    if args.threads is not None and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
-        # BLAS reads its thread count when NumPy is imported: start again with it set
-        env = {**os.environ, **{var: str(args.threads) for var in THREAD_VARS}}
+    env = dict(os.environ)
+    if args.threads is not None:
+        env.update({var: str(args.threads) for var in THREAD_VARS})
+    if args.native_blas:
+        for var in BLAS_PINS:
+            env.pop(var, None)
+    if env != dict(os.environ):
+        # OpenBLAS reads these when NumPy is imported: start this script again with them set
         os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *(sys.argv[1:] if argv is None else argv)], env)
 
     torch = None
@@ -144,19 +173,27 @@ def main(argv=None) -> int:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else "")
-          + f"; BLAS/torch threads: {threads}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+          + f"; BLAS/torch threads: {threads}; BLAS kernel: {blas_kernel()}; "
+          + ", ".join(f"{var}={os.environ.get(var, 'unset')}" for var in BLAS_PINS))
     header = "| cell | size | dtype | lstmlib ms | PyTorch ms | lstmlib/PyTorch (target) | GEMM bound ms | lstmlib/GEMM (target) | lstmlib page faults/call |"
     print()
     print(header)
     print("|" + "---|" * 9)
     failures = []
+    cases = {}
+    for size, dims in SIZES.items():
+        for dtype in (np.float64, np.float32):
+            for name, mod in CELLS.items():
+                case = (lstmlib_case(mod, **dims, dtype=dtype), gemm_case(mod, **dims, dtype=dtype),
+                        torch_case(torch, name, **dims, dtype=dtype) if torch else None)
+                for fn in filter(None, case):
+                    fn()  # every case runs once before any is timed: see "Allocator" in the docstring
+                cases[size, dtype, name] = case
     for size, dims in SIZES.items():
         for dtype in (np.float64, np.float32):
             dname = np.dtype(dtype).name
             for name, mod in CELLS.items():
-                ours = lstmlib_case(mod, **dims, dtype=dtype)
-                gemm = gemm_case(mod, **dims, dtype=dtype)
-                theirs = torch_case(torch, name, **dims, dtype=dtype) if torch else None
+                ours, gemm, theirs = cases[size, dtype, name]
                 once = median_time(ours, 3)
                 reps = max(3, int(args.seconds / max(once, 1e-6)))
                 t_ours, t_torch, t_gemm = [], [], []

@@ -97,13 +97,15 @@ def _hidden_grads(steps, h_prevs, dax, params):
     where the conventions differ, so its input or its output gradient is adjusted by r.
     """
     H = h_prevs.shape[1]
+    dW_h = np.empty((H, 3 * H), dtype=dax.dtype)  # (H, 3H)
+    dW_h[:, : 2 * H] = h_prevs.T @ dax[:, : 2 * H]  # r and z blocks: Σ_t h_{t-1}ᵀ da_t
     if "b_hn" in params:  # (G3a): n sees r ⊙ (h_{t-1} W_hn + b_hn)
-        r = np.stack([s.r for s in steps]).reshape(-1, H)  # (M, H)
-        du = dax.copy()  # (M, 3H) d(h_{t-1} W_h)
-        du[:, 2 * H :] *= r  # d(h W_hn + b_hn) = dan ⊙ r
-        return {"W_h": h_prevs.T @ du, "b_hn": du[:, 2 * H :].sum(axis=0)}  # (H, 3H), (H,)
+        dhn = dax[:, 2 * H :] * np.stack([s.r for s in steps]).reshape(-1, H)  # (M, H) d(h W_hn + b_hn)
+        dW_h[:, 2 * H :] = h_prevs.T @ dhn
+        return {"W_h": dW_h, "b_hn": dhn.sum(axis=0)}  # (H,)
     rh = np.stack([s.hn for s in steps]).reshape(-1, H)  # (G3b): W_hn multiplies r ⊙ h_{t-1}  (M, H)
-    return {"W_h": np.concatenate([h_prevs.T @ dax[:, : 2 * H], rh.T @ dax[:, 2 * H :]], axis=1)}  # (H, 3H)
+    dW_h[:, 2 * H :] = rh.T @ dax[:, 2 * H :]
+    return {"W_h": dW_h}
 
 
 CELL = recurrent.Cell(
