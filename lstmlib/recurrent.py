@@ -170,9 +170,12 @@ def forward(cell: Cell, xs, params, state0=None) -> tuple[np.ndarray, tuple, Seq
     N, T, _ = xs.shape
     if T == 0:
         raise ValueError("xs must have at least one time step, got shape " + V._fmt(xs.shape))
-    state = _zeros_state(cell, N, H, dtype) if state0 is None else check_state(cell, "state0", state0, N, H, dtype)
+    if state0 is None:
+        state = _zeros_state(cell, N, H, dtype)
+    else:  # a copy: the first step cache keeps it, and the caller may reuse state0's arrays
+        state = tuple(s.copy() for s in check_state(cell, "state0", state0, N, H, dtype))
 
-    xs_tm = np.ascontiguousarray(xs.transpose(1, 0, 2))  # (T, N, D): time-major, step t is xs_tm[t]
+    xs_tm = xs.transpose(1, 0, 2).copy()  # (T, N, D): time-major, step t is xs_tm[t]; always a copy
     # all input projections in one 2-D GEMM (a 3-D @ 2-D product can be far slower in BLAS)
     ax = (xs_tm.reshape(T * N, D) @ params["W_x"]).reshape(T, N, -1)  # (T, N, G*H)
     ax += params["b"]
@@ -183,7 +186,7 @@ def forward(cell: Cell, xs, params, state0=None) -> tuple[np.ndarray, tuple, Seq
         state, step_cache = cell.core_forward(xs_tm[t], ax[t], state, params)
         hs_tm[t + 1] = state[0]
         steps.append(step_cache)
-    hs = np.ascontiguousarray(hs_tm[1:].transpose(1, 0, 2))  # (N, T, H): h_1 .. h_T, the caller's own copy
+    hs = hs_tm[1:].transpose(1, 0, 2).copy()  # (N, T, H): h_1 .. h_T, the caller's own copy
     state = tuple(s.copy() for s in state)  # the caller's own too: the step caches keep the originals
     return hs, state, SeqCache(cell.name, xs_tm, hs_tm, tuple(steps))
 

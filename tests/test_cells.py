@@ -323,10 +323,17 @@ def test_input_projection_is_one_matrix_product_whatever_T(name, steps):
 # ------------------------------------------------------------------------------ no aliasing
 
 
+@pytest.mark.parametrize("n_t", [(2, 3), (1, 3), (2, 1), (1, 1)], ids=["N2T3", "N1T3", "N2T1", "N1T1"])
 @pytest.mark.parametrize("name", CELLS)
-def test_inputs_are_never_written_and_outputs_are_the_callers_own(name):
-    """The loop reuses buffers inside (the LSTM writes its gates over x W_x + b), never the caller's."""
+def test_inputs_are_never_written_and_outputs_are_the_callers_own(name, n_t):
+    """The loop reuses buffers inside (the LSTM writes its gates over x W_x + b), never the caller's.
+
+    N = 1 or T = 1 matter: there a transposed (N, T, .) array is already contiguous, so a copy
+    made with np.ascontiguousarray would silently be a view.
+    """
     mod, params, xs, state0, rng = make(name)
+    xs = np.ascontiguousarray(xs[: n_t[0], : n_t[1]])
+    state0 = tuple(np.ascontiguousarray(s[: n_t[0]]) for s in state0)
     before = [a.copy() for a in (xs, *state0, *params.values())]
     hs, sT, cache = mod.forward(xs, params, state0)
     dhs = rng.standard_normal(hs.shape)
@@ -334,10 +341,9 @@ def test_inputs_are_never_written_and_outputs_are_the_callers_own(name):
     dxs, dstate0, grads = mod.backward(dhs, cache, params, dstate_T)
     for a, b in zip((xs, *state0, *params.values()), before):
         np.testing.assert_array_equal(a, b)
-    # scribbling over what the caller got back must not change a second backward through the cache
-    hs[...] = 7.0
-    for s in sT:
-        s[...] = 7.0
+    # scribbling over what the caller passed in or got back must not change a second backward
+    for arr in (hs, *sT, xs, *state0):
+        arr[...] = 7.0
     dxs2, dstate02, grads2 = mod.backward(dhs, cache, params, dstate_T)
     np.testing.assert_array_equal(dxs, dxs2)
     for k in grads:
