@@ -20,6 +20,9 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if out is None:
         out = np.tanh(x * 0.5)
     else:
+        if not isinstance(out, np.ndarray) or out.shape != np.shape(x) or out.dtype != np.result_type(x):
+            raise ValueError(f"out must be an array of x's shape {np.shape(x)} and dtype {np.result_type(x)}, "
+                             f"got {type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}")
         np.tanh(np.multiply(x, 0.5, out=out), out=out)
     out *= 0.5
     out += 0.5

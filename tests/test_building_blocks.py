@@ -39,6 +39,9 @@ def test_sigmoid_out_writes_in_place_with_the_same_values(dtype):
     np.testing.assert_array_equal(x2[:, 1:3], expected[:, 1:3])
     np.testing.assert_array_equal(x2[:, [0, 3]], x[:, [0, 3]])  # the rest untouched
     assert isinstance(activations.sigmoid(np.float64(2.0)), np.floating)  # scalars still work
+    for bad in (np.empty((4, 3), dtype), np.empty((3, 4), np.float16 if dtype == np.float32 else np.float32), [0.0]):
+        with pytest.raises(ValueError, match=r"out must be an array of x's shape \(3, 4\)"):
+            activations.sigmoid(x, out=bad)
 
 
 def test_sigmoid_values_lie_strictly_inside_0_1_for_moderate_inputs():
