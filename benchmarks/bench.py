@@ -1,6 +1,7 @@
 """Speed of lstmlib's forward + backward through time, against PyTorch and a GEMM-bound estimate.
 
-    python3 course.py bench            # or: .venv/bin/python benchmarks/bench.py [--rounds 7]
+    python3 course.py bench [--native-blas] [--threads N] [--rounds N]
+    .venv/bin/python benchmarks/bench.py ...          # the same, without the setup step
 
 For each cell (RNN, LSTM, GRU), size (teaching: T=50, N=1, D=10, H=32; mid: T=100, N=32, D=64,
 H=128) and dtype (float64, float32) it measures the median time of one forward + backward pass:
