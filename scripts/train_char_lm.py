@@ -100,11 +100,6 @@ def tbptt_fns(cell, batches: list):
     return loss_fn, batch_fn, carry
 
 
-def mean_cross_entropy(cell, model: dict, ids: np.ndarray) -> float:
-    """Mean next-character cross-entropy (nats) of ``model`` over ``ids``: ``models.char_lm_eval``."""
-    return models.char_lm_eval(cell, model, ids)
-
-
 def train_char_lm(
     train_ids: np.ndarray,
     vocab_size: int,
@@ -136,7 +131,7 @@ def train_char_lm(
     if val_ids is not None:
 
         def eval_fn(params):
-            loss = mean_cross_entropy(lstm, params, val_ids)
+            loss = models.char_lm_eval(lstm, params, val_ids)
             if loss < best["loss"]:
                 best.update(loss=loss, model=copy.deepcopy(params), step=carry["step"])
             return loss

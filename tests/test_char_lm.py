@@ -87,14 +87,6 @@ def test_tbptt_state_carries_over_exactly_and_resets_each_pass():
     assert carry["states"] is None
 
 
-def test_mean_cross_entropy_matches_char_lm_loss():
-    rng = np.random.default_rng(2)
-    model = models.init_char_lm(lstm, 5, 3, 2, rng)
-    ids = rng.integers(0, 5, size=13)
-    ref, _, _ = models.char_lm_loss(lstm, model, ids[None, :-1], ids[None, 1:])
-    assert script.mean_cross_entropy(lstm, model, ids) == pytest.approx(ref, rel=1e-12)
-
-
 def test_early_stopping_returns_the_best_validation_weights():
     model, hist = _tiny_run(n_steps=40, val=True)
     assert hist["eval_step"] == [10, 20, 30, 40]
@@ -102,7 +94,7 @@ def test_early_stopping_returns_the_best_validation_weights():
     assert hist["best_val"] == min(hist["eval"])
     vocab = data.build_vocab(TINY)
     val_ids = data.encode(TINY, vocab)[:40]
-    assert script.mean_cross_entropy(lstm, model, val_ids) == pytest.approx(hist["best_val"], rel=1e-12)
+    assert models.char_lm_eval(lstm, model, val_ids) == pytest.approx(hist["best_val"], rel=1e-12)
 
 
 def test_sampling_is_deterministic_given_the_seed(tiny_trained):
@@ -154,7 +146,7 @@ def test_checkpoint_shapes(shipped):
 def test_checkpoint_reproduces_its_recorded_validation_loss(shipped):
     _, val_text, titles = script.split_poems(data.load_text(CORPUS))
     assert titles == shipped.meta["val_titles"]
-    loss = script.mean_cross_entropy(lstm, shipped.model, data.encode(val_text, shipped.vocab))
+    loss = models.char_lm_eval(lstm, shipped.model, data.encode(val_text, shipped.vocab))
     assert loss == pytest.approx(shipped.meta["best_val"]["2"], abs=2e-3)  # float32 storage
 
 
