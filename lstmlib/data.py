@@ -103,7 +103,7 @@ def lm_batches(ids: np.ndarray, batch_size: int, seq_len: int):
     """Split a 1-D id stream into ``batch_size`` parallel rows and cut them into chunks.
 
     Returns a list of ``(inputs, targets)`` pairs, each (batch_size, seq_len), where targets are
-    inputs shifted by one character. Row b of chunk k+1 continues row b of chunk k, so the final
+    inputs shifted by one character. Row n of chunk k+1 continues row n of chunk k, so the final
     state of one chunk is the right initial state of the next (truncated BPTT).
     """
     ids = np.asarray(ids)
@@ -113,7 +113,7 @@ def lm_batches(ids: np.ndarray, batch_size: int, seq_len: int):
     n_chunks = row_len // seq_len
     if n_chunks < 1:
         raise ValueError(f"ids ({ids.size} characters) are too short for batch_size={batch_size}, seq_len={seq_len}")
-    x = ids[: batch_size * row_len].reshape(batch_size, row_len)  # (B, L)
+    x = ids[: batch_size * row_len].reshape(batch_size, row_len)  # (N, L): N = batch_size rows of length L
     y = ids[1 : batch_size * row_len + 1].reshape(batch_size, row_len)
     return [(x[:, k * seq_len : (k + 1) * seq_len], y[:, k * seq_len : (k + 1) * seq_len]) for k in range(n_chunks)]
 

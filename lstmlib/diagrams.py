@@ -56,6 +56,7 @@ class Picture(NamedTuple):
 BOX_W, BOX_H, R = 0.9, 0.7, 0.3  # layer box size, op circle radius (data units)
 BUS_Y = 1.0  # the bus that carries [h_{t-1}, x_t] to every layer
 LAYER_Y = 2.4
+H_OUT = "$h_t$ (다음 단계·출력)"  # h_t leaves to the right: it is the next step's h_{t-1} and the cell's output
 
 
 def _bus(*xs_of_layers: float, x_input: float = 1.2, h_from_top: float | None = None) -> tuple:
@@ -78,8 +79,7 @@ def _bus(*xs_of_layers: float, x_input: float = 1.2, h_from_top: float | None = 
 def _rnn() -> Picture:
     nodes = (Node("tanh", "layer", 4.0, LAYER_Y, "tanh", "(R1)  $h_t$"),)
     wires = _bus(4.0) + (
-        Wire(((4.0, LAYER_Y + BOX_H / 2), (4.0, 4.2), (9.6, 4.2)), ("tanh",), label="$h_t$"),
-        Wire(((6.5, 4.2), (6.5, 5.6)), ("tanh",), label="출력 $h_t$"),
+        Wire(((4.0, LAYER_Y + BOX_H / 2), (4.0, 4.2), (9.3, 4.2)), ("tanh",), label=H_OUT),
     )
     return Picture("RNN 셀 한 단계: 상태는 $h$ 하나, 층 하나", nodes, wires, width=10.0, height=6.0)
 
@@ -102,16 +102,15 @@ def _lstm() -> Picture:
         Wire(((0.0, C_Y), (2.6 - R, C_Y)), ("keep",), label="$c_{t-1}$", label_at="start"),
         Wire(((2.6 + R, C_Y), (5.4 - R, C_Y)), ("keep", "add")),
         Wire(((5.4 + R, C_Y), (9.6, C_Y)), ("add",), label="$c_t$"),
-        Wire(((8.2, C_Y), (8.2, MID_Y + R)), ("add", "tanh_c")),
+        Wire(((8.2, C_Y), (8.2, MID_Y + R)), ("tanh_c",)),  # c_t branches down into tanh(c_t)
         Wire(((2.6, LAYER_Y + BOX_H / 2), (2.6, C_Y - R)), ("f", "keep")),
         Wire(((4.0, LAYER_Y + BOX_H / 2), (4.0, MID_Y), (5.4 - R, MID_Y)), ("i", "write")),
         Wire(((5.4, LAYER_Y + BOX_H / 2), (5.4, MID_Y - R)), ("g", "write")),
         Wire(((5.4, MID_Y + R), (5.4, C_Y - R)), ("write", "add")),
         Wire(((6.8 + BOX_W / 2, LAYER_Y), (8.2 - R, LAYER_Y)), ("o", "show")),
         Wire(((8.2, MID_Y - R), (8.2, LAYER_Y + R)), ("tanh_c", "show")),
-        # h_t leaves to the next step (right) and to the output (up)
-        Wire(((8.2, LAYER_Y - R), (8.2, BUS_Y), (9.6, BUS_Y)), ("show",), label="$h_t$"),
-        Wire(((8.9, BUS_Y), (8.9, 0.2)), ("show",), label="출력 $h_t$"),
+        # h_t leaves to the right: the same vector is the next step's h_{t-1} and the cell's output
+        Wire(((8.2, LAYER_Y - R), (8.2, BUS_Y), (9.3, BUS_Y)), ("show",), label=H_OUT),
     )
     return Picture("LSTM 셀 한 단계: 위쪽 선이 셀 상태 $c$ (더하기와 곱하기만 거침)", nodes, wires, width=10.0, height=6.0)
 
@@ -130,8 +129,7 @@ def _gru() -> Picture:
     wires = _bus(2.6, 4.6, 6.6, h_from_top=H_Y) + (
         Wire(((0.0, H_Y), (2.6 - R, H_Y)), ("keep",), label="$h_{t-1}$", label_at="start"),
         Wire(((2.6 + R, H_Y), (6.6 - R, H_Y)), ("keep", "add")),
-        Wire(((6.6 + R, H_Y), (9.6, H_Y)), ("add",), label="$h_t$"),
-        Wire(((8.6, H_Y), (8.6, H_Y + 0.9)), ("add",), label="출력 $h_t$"),
+        Wire(((6.6 + R, H_Y), (9.3, H_Y)), ("add",), label=H_OUT),
         Wire(((2.6, LAYER_Y + BOX_H / 2), (2.6, H_Y - R)), ("z", "keep")),
         Wire(((2.6, MID_Y), (5.4 - R, MID_Y)), ("z", "one_minus")),
         Wire(((5.4 + R, MID_Y), (6.6 - R, MID_Y)), ("one_minus", "write")),

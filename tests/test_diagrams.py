@@ -29,9 +29,9 @@ def test_every_wire_connects_parts_of_its_own_picture(cell):
 
 
 @pytest.mark.parametrize("cell, expected", [
-    ("rnn", ["$h_{t-1}$", "$x_t$", "$h_t$", "tanh"]),
-    ("lstm", ["$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$x_t$", "$h_t$", "$f_t$ 망각 (L2)", "$i_t$ 입력 (L1)", "$g_t$ 후보 (L3)", "$o_t$ 출력 (L4)", "+", "×"]),
-    ("gru", ["$h_{t-1}$", "$x_t$", "$h_t$", "$z_t$ 업데이트 (G2)", "$r_t$ 리셋 (G1)", "$n_t$ 후보 (G3a)", "1−"]),
+    ("rnn", ["$h_{t-1}$", "$x_t$", diagrams.H_OUT, "tanh"]),
+    ("lstm", ["$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$x_t$", diagrams.H_OUT, "$f_t$ 망각 (L2)", "$i_t$ 입력 (L1)", "$g_t$ 후보 (L3)", "$o_t$ 출력 (L4)", "+", "×"]),
+    ("gru", ["$h_{t-1}$", "$x_t$", diagrams.H_OUT, "$z_t$ 업데이트 (G2)", "$r_t$ 리셋 (G1)", "$n_t$ 후보 (G3a)", "1−"]),
 ])
 def test_pictures_draw_their_labels_with_no_glyph_warning(cell, expected, caplog):
     with warnings.catch_warnings():
