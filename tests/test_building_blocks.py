@@ -117,6 +117,23 @@ def test_clip_grad_norm_scales_all_gradients_and_keeps_direction():
         optim.clip_grad_norm(small, 0)
 
 
+def test_clip_threshold_is_exactly_max_norm():
+    at = {"a": np.array([0.6, 0.8])}  # norm exactly 1
+    assert optim.clip_grad_norm(at, 1.0) == pytest.approx(1.0)
+    np.testing.assert_array_equal(at["a"], [0.6, 0.8])
+    over = {"a": np.array([0.606, 0.808])}  # norm 1.01: clipped back to 1
+    assert optim.clip_grad_norm(over, 1.0) == pytest.approx(1.01)
+    np.testing.assert_allclose(over["a"], [0.6, 0.8])
+
+
+def test_adam_eps_is_added_to_the_root_not_inside_it():
+    p = {"w": np.array([0.0])}
+    state = optim.adam_init(p)
+    optim.adam_step(p, {"w": np.array([1e-9])}, state, lr=1.0, eps=1e-8)
+    # m̂ = 1e-9, sqrt(v̂) = 1e-9: the step is 1e-9 / (1e-9 + 1e-8); eps inside the root would give ~1e-5
+    np.testing.assert_allclose(p["w"], [-1e-9 / (1e-9 + 1e-8)], rtol=1e-12)
+
+
 def test_sgd_and_adam_steps():
     p = {"w": np.array([1.0, -2.0])}
     optim.sgd_step(p, {"w": np.array([0.5, 0.5])}, lr=0.1)
@@ -141,48 +158,82 @@ def test_adam_minimises_a_quadratic():
 # ------------------------------------------------------------------------------ deep stacks and models
 
 
+def _with_leaf(tree, index, value):
+    """A copy of the nested dict/list ``tree`` whose ``index``-th array (in optim.leaves order) is ``value``."""
+    counter = [0]
+
+    def rebuild(node):
+        if isinstance(node, np.ndarray):
+            i = counter[0]
+            counter[0] += 1
+            return value if i == index else node
+        if isinstance(node, dict):
+            return {k: rebuild(v) for k, v in node.items()}
+        return [rebuild(v) for v in node]
+
+    return rebuild(tree)
+
+
+def _assert_every_leaf_matches(loss_of_model, model, grads):
+    """Numeric gradient of ``loss_of_model`` for every array of ``model`` against ``grads``."""
+    paths = [k for k, _ in optim.leaves(model)]
+    assert paths == [k for k, _ in optim.leaves(grads)]
+    for i, (path, value) in enumerate(optim.leaves(model)):
+        num = gradcheck.numeric_gradient(lambda v, i=i: loss_of_model(_with_leaf(model, i, v)), value)
+        err = gradcheck.relative_error(dict(optim.leaves(grads))[path], num)
+        assert err < 1e-7, (path, err)
+
+
 @pytest.mark.parametrize("cell", [rnn, lstm, gru], ids=["rnn", "lstm", "gru"])
 def test_stacked_layers_gradients(cell):
+    """Two layers of different sizes (H, then H2): every parameter, the input, every initial
+    state entry of both layers, with upstream gradients on the top hs and on both final states."""
     rng = np.random.default_rng(3)
-    layers_ = [cell.init_params(D, H, rng), cell.init_params(H, H, rng)]
+    H2 = H + 1
+    sizes, names = (H, H2), cell.CELL.state_names
+    layers_ = [cell.init_params(D, H, rng), cell.init_params(H, H2, rng)]
     xs = rng.standard_normal((N, T, D))
-    w = rng.standard_normal((N, T, H))
+    states0 = [tuple(rng.standard_normal((N, h)) for _ in names) for h in sizes]
+    w = rng.standard_normal((N, T, H2))
+    w_T = [tuple(rng.standard_normal((N, h)) for _ in names) for h in sizes]
 
-    def loss(xs_, layers__):
-        hs, _, _ = models.stack_forward(cell, xs_, layers__)
-        return float(np.sum(hs * w))
+    def loss(xs_, layers__, states0_):
+        hs, states_T, _ = models.stack_forward(cell, xs_, layers__, states0_)
+        return float(np.sum(hs * w)) + sum(float(np.sum(a * b)) for s, ws in zip(states_T, w_T) for a, b in zip(s, ws))
 
-    hs, _, caches = models.stack_forward(cell, xs, layers_)
-    dxs, _, grads = models.stack_backward(cell, w, caches, layers_)
-    assert gradcheck.relative_error(dxs, gradcheck.numeric_gradient(lambda v: loss(v, layers_), xs)) < 1e-7
+    hs, _, caches = models.stack_forward(cell, xs, layers_, states0)
+    assert hs.shape == (N, T, H2)
+    dxs, dstates0, grads = models.stack_backward(cell, w, caches, layers_, w_T)
+    assert gradcheck.relative_error(dxs, gradcheck.numeric_gradient(lambda v: loss(v, layers_, states0), xs)) < 1e-7
+    _assert_every_leaf_matches(lambda m: loss(xs, m, states0), layers_, grads)
     for l in range(2):
-        for k in layers_[l]:
+        for k in range(len(names)):
             def f(v, l=l, k=k):
-                ls = [dict(p) for p in layers_]
-                ls[l][k] = v
-                return loss(xs, ls)
+                s0 = list(states0)
+                s0[l] = s0[l][:k] + (v,) + s0[l][k + 1 :]
+                return loss(xs, layers_, s0)
 
-            assert gradcheck.relative_error(grads[l][k], gradcheck.numeric_gradient(f, layers_[l][k])) < 1e-7
+            assert gradcheck.relative_error(dstates0[l][k], gradcheck.numeric_gradient(f, states0[l][k])) < 1e-7, (l, names[k])
 
 
-def test_regressor_and_char_lm_gradients():
+@pytest.mark.parametrize("cell", [rnn, lstm, gru], ids=["rnn", "lstm", "gru"])
+def test_regressor_gradients_for_every_parameter(cell):
     rng = np.random.default_rng(4)
-    model = models.init_regressor(lstm, 2, H, 1, rng)
-    xs, y = rng.standard_normal((N, T, 2)), rng.standard_normal((N, 1))
-    loss, grads = models.regressor_loss(lstm, model, xs, y)
-    assert loss == pytest.approx(layers.mse_loss(models.regressor_predict(lstm, model, xs), y)[0])
-    for key in ("W_y", "b_y"):
-        num = gradcheck.numeric_gradient(lambda v: models.regressor_loss(lstm, {**model, key: v}, xs, y)[0], model[key])
-        assert gradcheck.relative_error(grads[key], num) < 1e-7
-    num = gradcheck.numeric_gradient(lambda v: models.regressor_loss(lstm, {**model, "cell": {**model["cell"], "W_h": v}}, xs, y)[0], model["cell"]["W_h"])
-    assert gradcheck.relative_error(grads["cell"]["W_h"], num) < 1e-7
+    model = models.init_regressor(cell, 2, H, 3, rng)  # D=2, H=5, O=3: no square matrix
+    xs, y = rng.standard_normal((N, T, 2)), rng.standard_normal((N, 3))
+    loss, grads = models.regressor_loss(cell, model, xs, y)
+    assert loss == pytest.approx(layers.mse_loss(models.regressor_predict(cell, model, xs), y)[0])
+    _assert_every_leaf_matches(lambda m: models.regressor_loss(cell, m, xs, y)[0], model, grads)
 
+
+def test_char_lm_gradients_for_every_parameter_of_two_layers():
+    rng = np.random.default_rng(4)
     lm = models.init_char_lm(gru, 6, H, 2, rng)
     inputs, targets = rng.integers(0, 6, size=(N, T)), rng.integers(0, 6, size=(N, T))
-    loss, grads, states = models.char_lm_loss(gru, lm, inputs, targets)
+    states0 = [tuple(rng.standard_normal((N, H)) for _ in gru.CELL.state_names) for _ in range(2)]
+    loss, grads, states = models.char_lm_loss(gru, lm, inputs, targets, states0)
     assert len(states) == 2 and loss == pytest.approx(np.log(6), rel=0.3)
-    num = gradcheck.numeric_gradient(lambda v: models.char_lm_loss(gru, {**lm, "layers": [lm["layers"][0], {**lm["layers"][1], "W_x": v}]}, inputs, targets)[0], lm["layers"][1]["W_x"])
-    assert gradcheck.relative_error(grads["layers"][1]["W_x"], num) < 1e-7
+    _assert_every_leaf_matches(lambda m: models.char_lm_loss(gru, m, inputs, targets, states0)[0], lm, grads)
 
 
 def test_char_lm_sampling_is_deterministic_and_temperature_sharpens():
@@ -229,6 +280,27 @@ def test_grad_norm_by_distance_shows_vanishing_for_a_contractive_rnn():
     assert norms[30] < 1e-6 < norms[5]
 
 
+def test_grad_norm_by_distance_reads_the_state_it_is_asked_for():
+    rng = np.random.default_rng(12)
+    params = lstm.init_params(D, H, rng)
+    xs = rng.standard_normal((N, T, D))
+    hs, _, cache = lstm.forward(xs, params)
+    w = np.random.default_rng(7).standard_normal((N, H))  # the probe grad_norm_by_distance draws first
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    dhs = np.zeros_like(hs)
+    dhs[:, -1] = w
+    sg = analysis.state_gradients(lstm, dhs, cache, params)
+    for which in ("h", "c"):
+        per_step = np.concatenate([sg[which + "0"][:, None], sg[which]], axis=1)  # k = 0..T
+        expected = np.linalg.norm(per_step, axis=2).mean(axis=0)[::-1]  # by distance T - k
+        got = analysis.grad_norm_by_distance(lstm, params, xs, np.random.default_rng(7), which=which)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    g_c = analysis.grad_norm_by_distance(lstm, params, xs, np.random.default_rng(7), which="c")
+    assert g_c[0] == 0.0 and (g_c[1:] > 0).all()  # the loss reads h_T: dL/dc_T from later steps is 0
+    with pytest.raises(ValueError, match=r"which must be one of \('h', 'c'\), got 'x'"):
+        analysis.grad_norm_by_distance(lstm, params, xs, np.random.default_rng(7), which="x")
+
+
 def test_count_params():
     assert analysis.count_params(lstm.init_params(D, H, np.random.default_rng(0))) == 4 * H * (D + H + 1)
     assert analysis.count_params(gru.init_params(D, H, np.random.default_rng(0))) == 3 * H * (D + H + 1) + H
@@ -251,7 +323,24 @@ def test_relative_error_scale():
     a = np.array([1.0, 2.0])
     assert gradcheck.relative_error(a, a) == 0.0
     assert gradcheck.relative_error(a, -a) == pytest.approx(1.0)
-    assert gradcheck.relative_error(a, a.T.copy()[::-1]) > 0.1
+    # a difference in the last element only: 0.1 / (sqrt(14) + sqrt(14.61))
+    assert gradcheck.relative_error([1.0, 2.0, 3.0], [1.0, 2.0, 3.1]) == pytest.approx(0.1 / (14**0.5 + 14.61**0.5), rel=1e-12)
+    m = np.arange(12.0).reshape(3, 4)
+    assert gradcheck.relative_error(m, m.T.reshape(3, 4)) > 0.1  # same values, transposed layout
+    with pytest.raises(ValueError, match=r"analytic has shape \(3, 4\) but numeric has shape \(4, 3\)"):
+        gradcheck.relative_error(m, m.T)
+
+
+def test_numeric_gradient_of_a_function_whose_elements_interact():
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((4, 4))  # not symmetric: the gradient of x A x is (A + Aᵀ) x
+    x = rng.standard_normal(4)
+    num = gradcheck.numeric_gradient(lambda v: float(v @ A @ v), x)
+    np.testing.assert_allclose(num, (A + A.T) @ x, rtol=1e-8, atol=1e-10)
+    B, C = rng.standard_normal((3, 5)), rng.standard_normal((2, 5))
+    X = rng.standard_normal((2, 3))
+    num = gradcheck.numeric_gradient(lambda v: float(np.sum((v @ B) * C)), X)  # d/dX = C Bᵀ
+    np.testing.assert_allclose(num, C @ B.T, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("cell", [rnn, lstm, gru], ids=["rnn", "lstm", "gru"])

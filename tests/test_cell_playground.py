@@ -88,3 +88,14 @@ def test_plots_return_figures():
         assert isinstance(fig, Figure)
         assert len(fig.axes) == 2
         assert fig.axes[0].get_title()
+    # the plotted data are the trace's values, under the labels the lessons read
+    top, bottom = cp.plot_cell(tr, title="셀").axes
+    lines = {ln.get_label(): ln.get_ydata() for ln in top.lines + bottom.lines}
+    for label, values in (("망각 $f_t$", tr.f), ("입력 $i_t$", tr.i), ("후보 $g_t$", tr.g), ("출력 $o_t$", tr.o),
+                          ("셀 상태 $c_t$", tr.c), ("은닉 상태 $h_t$", tr.h)):
+        np.testing.assert_array_equal(lines[label], values)
+    top, bottom = cp.plot_write(tr, title="쓰기").axes
+    bars = {c.get_label(): [r.get_height() for r in c] for c in bottom.containers}
+    np.testing.assert_allclose(bars["쓰는 양 $i_t \\odot g_t$"], tr.i * tr.g)
+    np.testing.assert_allclose(bars["새 셀 상태 $c_t$"], tr.c)
+    np.testing.assert_allclose(bars["이전 셀 상태 $c_{t-1}$"], tr.c_prev)

@@ -76,6 +76,35 @@ def test_gradcheck_catches_a_wrong_backward(monkeypatch):
     assert errors["state0[c]"] > 1e-3
 
 
+def test_gradcheck_catches_an_error_in_one_column_of_one_parameter(monkeypatch):
+    """A wrong last column of dW_h only: the check flags W_h and nothing else, at step and sequence level."""
+    mod, params, xs, state0, rng = make("lstm")
+    real = lstm.CELL.hidden_grads
+
+    def off_by_a_little(steps, h_prevs, dax, p):
+        grads = real(steps, h_prevs, dax, p)
+        grads["W_h"][:, -1] *= 1.01
+        return grads
+
+    monkeypatch.setattr(lstm, "CELL", lstm.CELL._replace(hidden_grads=off_by_a_little))
+    for errors in (gradcheck.check_sequence(lstm, params, xs, state0, rng),
+                   gradcheck.check_step(lstm, params, xs[:, 0], state0, rng)):
+        assert errors["W_h"] > 1e-5
+        assert max(v for k, v in errors.items() if k != "W_h") < 1e-7
+
+
+def test_gradcheck_uses_the_final_state_and_every_state_entry(monkeypatch):
+    """check_sequence weights the final state, check_step weights c: dropping either must be caught."""
+    mod, params, xs, state0, rng = make("lstm")
+    real_backward, real_step_backward = lstm.backward, lstm.step_backward
+    monkeypatch.setattr(lstm, "backward", lambda dhs, cache, p, dstate_T=None: real_backward(dhs, cache, p, None))
+    errors = gradcheck.check_sequence(lstm, params, xs, state0, rng)
+    assert errors["state0[c]"] > 1e-3 and errors["W_h"] > 1e-3
+    monkeypatch.setattr(lstm, "step_backward", lambda dstate, cache, p: real_step_backward((dstate[0], np.zeros_like(dstate[1])), cache, p))
+    errors = gradcheck.check_step(lstm, params, xs[:, 0], state0, rng)
+    assert errors["state[c]"] > 1e-3 and errors["b"] > 1e-3
+
+
 # ------------------------------------------------------------------------------ fixed values
 
 

@@ -155,3 +155,18 @@ def test_checkpoint_sampling_is_deterministic(shipped):
     a = models.char_lm_sample(lstm, shipped.model, prime, 30, np.random.default_rng(0))
     b = models.char_lm_sample(lstm, shipped.model, prime, 30, np.random.default_rng(0))
     assert np.array_equal(a, b)
+    c = models.char_lm_sample(lstm, shipped.model, prime, 30, np.random.default_rng(1))
+    assert not np.array_equal(a, c)  # the draws come from rng, not from a fixed path
+
+
+def test_low_temperature_sampling_is_greedy_decoding_of_the_whole_prefix(shipped):
+    """At temperature → 0 each id is the argmax of the scores after re-reading prime + samples from scratch."""
+    model, V = shipped.model, shipped.model["W_y"].shape[1]
+    ids = list(data.encode("별 하나에", shipped.vocab))
+    sample = models.char_lm_sample(lstm, model, np.array(ids), 8, np.random.default_rng(0), temperature=1e-4)
+    for nxt in sample:
+        xs = data.one_hot(np.array([ids]), V, dtype=model["W_y"].dtype)
+        hs, _, _ = models.stack_forward(lstm, xs, model["layers"])
+        scores = hs[0, -1] @ model["W_y"] + model["b_y"]
+        assert nxt == int(np.argmax(scores))
+        ids.append(int(nxt))

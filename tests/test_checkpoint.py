@@ -48,6 +48,18 @@ def test_round_trip_model_vocab_meta_arrays(tmp_path):
     assert ck.arrays["L2/eval_step"].dtype == np.int64
 
 
+def test_round_trip_keeps_a_custom_vocab_order_long_lists_and_int_leaves(tmp_path):
+    vocab = data.build_vocab("hello", order="olhe")  # not sorted: ids must survive as they are
+    layers = [{"W": np.full((2, 2), float(k))} for k in range(12)]  # "[10]" must not sort before "[2]"
+    model = {"layers": layers, "counts": np.arange(4), "W_y": np.ones((2, 3))}
+    ck = checkpoint.load(checkpoint.save(tmp_path / "m.npz", model, vocab=vocab), dtype=np.float32)
+    assert ck.vocab.chars == vocab.chars == ("o", "l", "h", "e")
+    assert [float(layer["W"][0, 0]) for layer in ck.model["layers"]] == [float(k) for k in range(12)]
+    assert ck.model["counts"].dtype == np.arange(4).dtype  # dtype= converts float leaves only
+    np.testing.assert_array_equal(ck.model["counts"], np.arange(4))
+    assert ck.model["W_y"].dtype == np.float32
+
+
 def test_file_is_readable_without_pickle(tmp_path):
     path = checkpoint.save(tmp_path / "m.npz", _model(), vocab=data.build_vocab("ab"), meta={"x": 1})
     with np.load(path, allow_pickle=False) as z:  # would raise on any object array

@@ -33,9 +33,38 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_same_test_command():
     assert ci_lines[-1] == "python3 course.py test"
 
 
-def test_tools_run_with_single_threaded_blas():
+def test_tools_run_with_single_threaded_blas(monkeypatch):
     course = load_course()
     assert course.SINGLE_THREAD["OPENBLAS_NUM_THREADS"] == "1"
+    calls = []
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd=None, env=None: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(course, "setup", lambda force=False: Path("py"))
+    for command in (["test"], ["check", "nb.ipynb"], ["execute"], ["lab"], ["bench"]):
+        assert course.main(command) == 0
+    by_command = {tuple(cmd[1:3]): env for cmd, env in calls}
+    for cmd, env in calls:
+        single = env is not None and all(env.get(k) == "1" for k in course.SINGLE_THREAD)
+        tool = "pytest" in cmd or any(m in cmd for m in ("course_tools.check", "course_tools.execute"))
+        assert single == tool, (cmd, env and {k: env.get(k) for k in course.SINGLE_THREAD})
+    assert len(by_command) == 5
+
+
+def test_setup_runs_pip_with_the_constraints_file(tmp_path, monkeypatch):
+    course = load_course()
+    py = tmp_path / ".venv" / "bin" / "python"
+    py.parent.mkdir(parents=True)
+    py.write_text("")
+    monkeypatch.setattr(course, "venv_python", lambda: py)
+    monkeypatch.setattr(course, "STAMP", tmp_path / ".venv" / ".course-setup")
+    monkeypatch.setattr(course, "_lab_settings", lambda py: None)
+    commands = []
+    monkeypatch.setattr(course, "run", lambda cmd, single_thread=False, cwd=None: commands.append([str(c) for c in cmd]) or 0)
+    assert course.setup() == py
+    install = [c for c in commands if "-e" in c]
+    assert install == [[str(py), "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[lab,test]"]]
+    commands.clear()
+    course.setup()  # the stamp matches now: a second run installs nothing
+    assert commands == []
 
 
 def test_missing_venv_support_gives_an_install_hint(tmp_path, monkeypatch):
@@ -58,8 +87,6 @@ def test_setup_installs_with_the_tested_constraints():
     import sys
     from importlib import metadata
 
-    text = (ROOT / "course.py").read_text(encoding="utf-8")
-    assert '"-c", "constraints.txt"' in text
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^ ;]+)", (ROOT / "constraints.txt").read_text(), re.M))
     for name in ("numpy", "matplotlib", "ipywidgets", "nbval", "Pygments"):
         assert name in pins, f"constraints.txt must pin {name}"

@@ -41,6 +41,11 @@ def test_adding_problem_follows_le_et_al():
     assert ((values >= 0) & (values <= 1)).all()
     np.testing.assert_array_equal(markers.sum(1), 2)
     np.testing.assert_array_equal(markers[:, :10].sum(1), 1)  # one marker in each half
+    first, second = markers[:, :10].argmax(1), 10 + markers[:, 10:].argmax(1)
+    # each marker is uniform over its half: every position occurs, none far from n/10 = 200 times
+    for positions, half in ((first, np.arange(0, 10)), (second, np.arange(10, 20))):
+        counts = np.bincount(positions, minlength=20)[half]
+        assert (counts > 120).all() and (counts < 280).all(), counts
     np.testing.assert_allclose(y[:, 0], (values * markers).sum(1))
     baseline = np.mean((y - 1.0) ** 2)
     assert baseline == pytest.approx(data.ADDING_BASELINE_MSE, abs=0.015)
@@ -57,6 +62,8 @@ def test_copy_task_layout():
     np.testing.assert_array_equal(targets[:, -4:], symbols)
     assert (xs[:, 4 + 6].argmax(-1) == 4).all()  # the cue
     assert mask.sum() == 5 * 4 and mask[:, -4:].all()
+    assert (targets[~mask] == 3).all()  # the blank symbol (n_symbols) everywhere else, not 0
+    assert (xs[:, 4:10].argmax(-1) == 3).all() and (xs[:, 11:].argmax(-1) == 3).all()  # blanks between and after
 
 
 def test_lm_batches_continue_rows_across_chunks():
@@ -94,6 +101,19 @@ def test_train_learns_the_adding_problem_at_small_T():
     assert hist["eval"][-1] < 0.5 * data.ADDING_BASELINE_MSE
 
 
+def test_train_clips_before_the_step_and_records_the_norm_before_clipping():
+    grad = np.array([3.0, 4.0])  # norm 5
+
+    def loss_fn(p, b):
+        return float(p["w"] @ grad), {"w": grad.copy()}
+
+    for clip, expected_step in ((1.0, grad / 5.0), (None, grad)):
+        params = {"w": np.zeros(2)}
+        hist = train.train(params, loss_fn, lambda s: None, n_steps=1, lr=0.1, optimizer="sgd", clip=clip, progress=False)
+        np.testing.assert_allclose(params["w"], -0.1 * expected_step)
+        assert hist["grad_norm"] == [pytest.approx(5.0)]
+
+
 def test_train_early_stop_and_divergence():
     model = models.init_regressor(rnn, 2, 4, 1, np.random.default_rng(0))
     batch = data.adding_problem(8, 5, np.random.default_rng(0))
@@ -110,8 +130,14 @@ def test_train_early_stop_and_divergence():
         train.train({"w": np.zeros(1)}, exploding, lambda s: None, n_steps=10, lr=0.1, progress=False)
 
 
-def test_progress_bar_shows_no_rate_or_time():
+def test_progress_bar_shows_no_rate_or_time(capsys):
     assert "rate" not in train.BAR_FORMAT and "elapsed" not in train.BAR_FORMAT and "remaining" not in train.BAR_FORMAT
+    train.train({"w": np.zeros(2)}, lambda p, b: (0.0, {"w": np.zeros(2)}), lambda s: None, n_steps=3, lr=0.1,
+                progress=True, desc="학습 막대")
+    bar = capsys.readouterr().err  # outside Jupyter tqdm.auto draws text on stderr
+    assert "학습 막대" in bar and "3/3" in bar
+    for timing in ("it/s", "s/it", "[00:", "<"):
+        assert timing not in bar, (timing, bar)
 
 
 # ------------------------------------------------------------------------------ Hangul figures

@@ -111,6 +111,31 @@ class TestForwardInputs:
         with pytest.raises(ValueError, match=f"cache was made by lstmlib.{other.CELL.name}.forward"):
             mod.backward(hs, other_cache, params)
 
+    def test_backward_checks_dhs_dtype_and_dstate_T_shape_and_dtype(self, name):
+        mod, params, xs, state0 = setup(name)
+        hs, sT, cache = mod.forward(xs, params, state0)
+        with pytest.raises(TypeError, match="dhs has dtype float32 but params has dtype float64"):
+            mod.backward(hs.astype(np.float32), cache, params)
+        bad_shape = tuple(np.zeros((N, H + 1)) for _ in mod.CELL.state_names)
+        with pytest.raises(ValueError, match=r"dstate_T\[h\] must have shape \(N, H\) = \(2, 5\), got \(2, 6\)"):
+            mod.backward(hs, cache, params, dstate_T=bad_shape)
+        bad_dtype = tuple(np.zeros((N, H), dtype=np.float32) for _ in mod.CELL.state_names)
+        with pytest.raises(TypeError, match=r"dstate_T\[h\] has dtype float32 but params has dtype float64"):
+            mod.backward(hs, cache, params, dstate_T=bad_dtype)
+
+    def test_step_backward_checks_dstate(self, name):
+        mod, params, xs, state0 = setup(name)
+        _, cache = mod.step_forward(xs[:, 0], state0, params)
+        names = mod.CELL.state_names
+        with pytest.raises(ValueError, match=r"dstate\[h\] must have shape \(N, H\) = \(2, 5\), got \(2, 6\)"):
+            mod.step_backward(tuple(np.zeros((N, H + 1)) for _ in names), cache, params)
+        with pytest.raises(TypeError, match=rf"dstate must be a tuple \({', '.join(names)},\) for the {name} cell"):
+            mod.step_backward(np.zeros((N, H)), cache, params)
+        dh = np.zeros((N, H))
+        dh[0, 0] = np.nan
+        with pytest.raises(ValueError, match=r"dstate\[h\] contains 1 NaN or inf"):
+            mod.step_backward((dh,) + tuple(np.zeros((N, H)) for _ in names[1:]), cache, params)
+
     def test_step_backward_rejects_a_foreign_cache(self, name):
         mod, params, xs, state0 = setup(name)
         other = lstm if mod is not lstm else rnn
@@ -154,6 +179,25 @@ def test_gru_to_torch_rejects_reset_before():
     p = gru.init_params(D, H, np.random.default_rng(0), reset_after=False)
     with pytest.raises(ValueError, match="reset_after=False"):
         gru.to_torch(p)
+
+
+def test_gru_reset_before_params_must_not_carry_b_hn():
+    p = gru.init_params(D, H, np.random.default_rng(0), reset_after=False)
+    xs = np.zeros((N, T, D))
+    gru.forward(xs, p)  # fine without b_hn
+    with pytest.raises(ValueError, match=r"must have keys \['W_h', 'W_x', 'b'\].*unexpected \['b_hx'\]"):
+        gru.forward(xs, {**p, "b_hx": np.zeros(H)})
+    p_after = gru.init_params(D, H, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"b_hn present means reset_after=True.*missing \['b'\]"):
+        gru.forward(xs, {k: v for k, v in p_after.items() if k != "b"})
+
+
+def test_linear_backward_checks_dy():
+    y, cache = layers.linear_forward(np.zeros((2, 4)), np.zeros((4, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match=r"dy must have shape \(\.\.\., O\) = \(2, 3\), got \(2, 4\)"):
+        layers.linear_backward(np.zeros((2, 4)), cache)
+    with pytest.raises(TypeError, match="dy must have dtype float32 or float64, got dtype int64"):
+        layers.linear_backward(np.zeros((2, 3), dtype=np.int64), cache)
 
 
 def test_loss_inputs_are_checked():

@@ -363,7 +363,7 @@ def test_rise_preview_renders_slides(rise_frame, lab, artifacts):
     assert not outside, f"RISE (theme white) loaded resources from the internet: {outside}"
 
 
-@pytest.mark.xfail(strict=False, reason=(
+@pytest.mark.xfail(strict=True, reason=(  # strict: an upstream fix turns this red, so the note gets removed
     "known upstream bug jupyterlab-contrib/rise#119: with ipywidgets 8 the widget manager does "
     "not load inside RISE's slideshow (\"Shared module @jupyterlab/console doesn't exist\"), so "
     "live widgets show as text; present widget slides from JupyterLab or the static deck"))
