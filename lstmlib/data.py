@@ -113,7 +113,7 @@ def lm_batches(ids: np.ndarray, batch_size: int, seq_len: int):
     n_chunks = row_len // seq_len
     if n_chunks < 1:
         raise ValueError(f"ids ({ids.size} characters) are too short for batch_size={batch_size}, seq_len={seq_len}")
-    x = ids[: batch_size * row_len].reshape(batch_size, row_len)  # (N, L): N = batch_size rows of length L
+    x = ids[: batch_size * row_len].reshape(batch_size, row_len)  # (N, row_len): N = batch_size rows
     y = ids[1 : batch_size * row_len + 1].reshape(batch_size, row_len)
     return [(x[:, k * seq_len : (k + 1) * seq_len], y[:, k * seq_len : (k + 1) * seq_len]) for k in range(n_chunks)]
 
