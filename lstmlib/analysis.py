@@ -9,12 +9,15 @@ from .optim import leaves
 
 
 def state_gradients(cell, dhs: np.ndarray, cache, params, dstate_T=None) -> dict:
-    """Total gradient dL/d(state_t) at every step, from the same BPTT loop as ``cell.backward``.
+    """The gradient reaching every state, from the same BPTT loop as ``cell.backward``.
 
-    Returns ``{"h": (N, T, H), "c": (N, T, H) for the LSTM, "h0": (N, H), ...}``: entry ``[:, t]``
-    is the gradient reaching ``h_{t+1}`` (lessons count steps from 1) from the loss *and* from
-    every later step; ``"h0"`` (and ``"c0"``) is the gradient reaching the initial state.
-    Use it to plot ‖∂L/∂h_k‖ against the distance T − k.
+    Returns ``{"h": (N, T, H), "c": (N, T, H) for the LSTM, "h0": (N, H), ...}``. Entry ``[:, t]``
+    of ``"h"`` is the whole dL/dh_{t+1} (lessons count steps from 1): from the loss at that step
+    *and* from every later step. Entry ``[:, t]`` of ``"c"`` is the gradient that reaches c_{t+1}
+    from step t+2 (the cell-state path and everything behind it); the part of dL/dc_{t+1} that
+    goes through h_{t+1} in the same step is added inside that step's backward, so a loss that
+    reads only h_T gives 0 at c_T. ``"h0"`` (and ``"c0"``) is the whole gradient reaching the
+    initial state. Use it to plot ‖∂L/∂h_k‖ against the distance T − k.
     """
     record: list = []
     _, dstate0, _ = recurrent.backward(cell.CELL, dhs, cache, params, dstate_T, record=record)
@@ -31,8 +34,9 @@ def grad_norm_by_distance(cell, params, xs: np.ndarray, rng, state0=None, which:
     Only the last hidden state feeds the loss, so entry ``d`` (the distance T − k) measures how
     much of a gradient injected at step T is still alive d steps earlier. Returns (T + 1,) norms
     averaged over the batch: index 0 is distance 0 (step T), the last index is the initial state.
-    With ``which="c"`` (LSTM) entry 0 is 0: the loss reads h_T, and the gradient reaches c_T only
-    inside step T's backward, so it first shows up at c_{T-1} (distance 1).
+    With ``which="c"`` (LSTM) entry d is the gradient arriving at c_{T-d} from step T−d+1 (see
+    :func:`state_gradients`); entry 0 is 0 because the loss reads h_T, and the gradient reaches
+    c_T only inside step T's backward, so it first shows up at c_{T-1} (distance 1).
     """
     hs, _, cache = cell.forward(xs, params, state0)
     N, T, H = hs.shape

@@ -200,8 +200,10 @@ def backward(cell: Cell, dhs, cache, params, dstate_T=None, *, record: list | No
 
     ``dhs`` (N, T, H) is dL/dh_t for every step (zeros where the loss does not read h_t);
     ``dstate_T`` is dL/d(final state) (None means zeros). Returns ``(dxs, dstate0, grads)``.
-    If ``record`` is a list, the total gradient dL/d(state_t) reaching each step t = T..1 is
-    appended to it (used by :func:`lstmlib.analysis.state_gradients`).
+    If ``record`` is a list, the gradient that enters step t's backward, for t = T..1, is appended
+    to it (used by :func:`lstmlib.analysis.state_gradients`): for h that is the whole dL/dh_t (from
+    the loss at t and from step t+1); for the LSTM's c it is the part of dL/dc_t that arrives from
+    step t+1 — the path through h_t is added inside step t's own backward.
     """
     D, H, dtype = check_params(cell, params)
     if not isinstance(cache, SeqCache):
