@@ -180,6 +180,8 @@ def draw_cell(cell: str, highlight=(), *, title: str | None = None, figsize=(9.0
     names = parts(cell)
     if isinstance(highlight, str):
         raise TypeError(f"highlight must be a tuple of part names, got the string {highlight!r}; write ({highlight!r},)")
+    if not isinstance(highlight, (tuple, list, set, frozenset)):
+        raise TypeError(f"highlight must be a tuple of part names, got {type(highlight).__name__}")
     unknown = [h for h in highlight if h not in names]
     if unknown:
         raise ValueError(f"highlight has unknown parts {unknown}; the {cell} picture has {names}")

@@ -67,4 +67,6 @@ def test_bad_arguments_name_the_argument_and_the_choices():
         diagrams.draw_cell("lstm", highlight=("forget",))
     with pytest.raises(TypeError, match=r"highlight must be a tuple of part names, got the string 'f'; write \('f',\)"):
         diagrams.draw_cell("lstm", highlight="f")
+    with pytest.raises(TypeError, match="highlight must be a tuple of part names, got NoneType"):
+        diagrams.draw_cell("gru", highlight=None)
     assert diagrams.parts("gru") == ("z", "r", "n", "keep", "one_minus", "write", "add")
