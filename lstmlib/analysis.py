@@ -28,6 +28,23 @@ def state_gradients(cell, dhs: np.ndarray, cache, params, dstate_T=None) -> dict
     return out
 
 
+def probe_gradients(cell, params, xs: np.ndarray, rng, state0=None):
+    """The gradients of ``L = ⟨h_T, w⟩`` for one random unit vector ``w`` per sequence.
+
+    Runs ``cell.forward`` and :func:`state_gradients` with ``dhs`` zero except ``dhs[:, -1] = w``.
+    Returns ``(grads, w, cache)``: the :func:`state_gradients` dict, ``w`` (N, H) and the forward
+    cache (for the gates, e.g. ``recurrent.gather(cache, "f")``). :func:`grad_norm_by_distance`
+    is built on it, so the same ``rng`` seed gives the same ``w`` in both.
+    """
+    hs, _, cache = cell.forward(xs, params, state0)
+    N, T, H = hs.shape
+    w = rng.standard_normal((N, H)).astype(hs.dtype)
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    dhs = np.zeros_like(hs)
+    dhs[:, -1] = w
+    return state_gradients(cell, dhs, cache, params), w, cache
+
+
 def grad_norm_by_distance(cell, params, xs: np.ndarray, rng, state0=None, which: str = "h") -> np.ndarray:
     """‖∂L/∂state_k‖ for k = T, T−1, ..., 0 where L = ⟨h_T, w⟩ with a random unit vector ``w``.
 
@@ -38,15 +55,9 @@ def grad_norm_by_distance(cell, params, xs: np.ndarray, rng, state0=None, which:
     :func:`state_gradients`); entry 0 is 0 because the loss reads h_T, and the gradient reaches
     c_T only inside step T's backward, so it first shows up at c_{T-1} (distance 1).
     """
-    hs, _, cache = cell.forward(xs, params, state0)
-    N, T, H = hs.shape
-    w = rng.standard_normal((N, H)).astype(hs.dtype)
-    w /= np.linalg.norm(w, axis=1, keepdims=True)
-    dhs = np.zeros_like(hs)
-    dhs[:, -1] = w
-    g = state_gradients(cell, dhs, cache, params)
     if which not in cell.CELL.state_names:
         raise ValueError(f"which must be one of {cell.CELL.state_names}, got {which!r}")
+    g, _, _ = probe_gradients(cell, params, xs, rng, state0)
     per_step = np.concatenate([g[which + "0"][:, None], g[which]], axis=1)  # (N, T+1, H): k = 0..T
     norms = np.linalg.norm(per_step, axis=2).mean(axis=0)  # (T+1,)
     return norms[::-1].copy()  # by distance T - k = 0..T

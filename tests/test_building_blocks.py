@@ -290,6 +290,9 @@ def test_grad_norm_by_distance_reads_the_state_it_is_asked_for():
     dhs = np.zeros_like(hs)
     dhs[:, -1] = w
     sg = analysis.state_gradients(lstm, dhs, cache, params)
+    probe, w_probe, _ = analysis.probe_gradients(lstm, params, xs, np.random.default_rng(7))
+    np.testing.assert_array_equal(w_probe, w)  # one unit vector per sequence, the rng's first draw
+    assert sorted(probe) == sorted(sg) and all(np.array_equal(probe[k], sg[k]) for k in sg)
     for which in ("h", "c"):
         per_step = np.concatenate([sg[which + "0"][:, None], sg[which]], axis=1)  # k = 0..T
         expected = np.linalg.norm(per_step, axis=2).mean(axis=0)[::-1]  # by distance T - k
