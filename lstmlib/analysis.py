@@ -63,6 +63,42 @@ def grad_norm_by_distance(cell, params, xs: np.ndarray, rng, state0=None, which:
     return norms[::-1].copy()  # by distance T - k = 0..T
 
 
+def whole_state_gradients(cell, params, xs: np.ndarray, rng, state0=None) -> dict:
+    """The whole ∂L/∂state_k, k = 0..T, for the probe loss ``L = ⟨h_T, w⟩`` of :func:`probe_gradients`.
+
+    Returns ``{"h": (N, T+1, H), "c": (N, T+1, H) for the LSTM}``; entry ``[:, k]`` is the gradient
+    of L with respect to the state after step k (``[:, 0]`` is the initial state), every path
+    included. For h that is what :func:`state_gradients` records. For the LSTM's c the part that goes
+    through h_k = o_k ⊙ tanh(c_k) in the same step is added: ``dc_k + dh_k ⊙ o_k ⊙ (1 − tanh²(c_k))``
+    (the line ``dc = dc + dh * o * ...`` of ``lstm._core_backward``), so ``[:, T]`` is not 0.
+    The same ``rng`` seed gives the same ``w`` as :func:`probe_gradients`.
+    """
+    g, _, cache = probe_gradients(cell, params, xs, rng, state0)
+    out = {}
+    for name in cell.CELL.state_names:
+        per_step = g[name]  # (N, T, H): k = 1..T
+        if name == "c":  # LSTM: add the path through h_k inside step k
+            o = recurrent.gather(cache, "o")  # (N, T, H)
+            tanh_c = recurrent.gather(cache, "tanh_c")
+            per_step = per_step + g["h"] * o * (1.0 - tanh_c * tanh_c)
+        out[name] = np.concatenate([g[name + "0"][:, None], per_step], axis=1)  # (N, T+1, H): k = 0..T
+    return out
+
+
+def whole_grad_norm_by_distance(cell, params, xs: np.ndarray, rng, state0=None, which: str = "h") -> np.ndarray:
+    """‖∂L/∂state_k‖ (the whole gradient, :func:`whole_state_gradients`) by distance d = T − k.
+
+    Returns (T + 1,) norms averaged over the batch: index 0 is step T, the last index the initial
+    state. For ``which="h"`` this equals :func:`grad_norm_by_distance`; for ``which="c"`` (LSTM) it
+    includes the path through h_k, so entry 0 is the gradient the loss sends to c_T through h_T.
+    """
+    if which not in cell.CELL.state_names:
+        raise ValueError(f"which must be one of {cell.CELL.state_names}, got {which!r}")
+    g = whole_state_gradients(cell, params, xs, rng, state0)[which]  # (N, T+1, H)
+    norms = np.linalg.norm(g, axis=2).mean(axis=0)  # (T+1,)
+    return norms[::-1].copy()
+
+
 def spectral_radius(W: np.ndarray) -> float:
     """Largest |eigenvalue| of a square matrix."""
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
