@@ -25,7 +25,8 @@ LAYER_COLOUR = "#f7d86a"  # learned layer (weights)
 OP_COLOUR = "#f5b3b3"  # element-wise operation (no weights)
 WIRE_COLOUR = "#333333"
 ACCENT = "#d62728"  # highlighted parts
-FADE = 0.35  # alpha of parts that are not highlighted
+FADE = 0.6  # alpha of parts that are not highlighted: still readable on a projector
+NOTE_SIZE = 10  # font size of the gate names and equation numbers
 
 
 class Node(NamedTuple):
@@ -42,7 +43,7 @@ class Wire(NamedTuple):
     parts: tuple  # node names this wire belongs to (for highlighting)
     arrow: bool = True
     label: str = ""
-    label_at: str = "end"  # "start" (inputs), "end" (outputs) or "below" (the middle of the first segment)
+    label_at: str = "end"  # "start" (inputs), "end" (outputs) or "above" (over the middle of the first segment)
 
 
 class Picture(NamedTuple):
@@ -54,9 +55,10 @@ class Picture(NamedTuple):
 
 
 BOX_W, BOX_H, R = 0.9, 0.7, 0.3  # layer box size, op circle radius (data units)
+NOTE_DX = 0.12  # a box's note starts this far right of the box's centre (where its input wire runs)
 BUS_Y = 1.0  # the bus that carries [h_{t-1}, x_t] to every layer
 LAYER_Y = 2.4
-H_OUT = "$h_t$ (다음 단계·출력)"  # h_t leaves to the right: it is the next step's h_{t-1} and the cell's output
+H_OUT = "$h_t$ (다음 시점·출력)"  # h_t leaves to the right: it is the next step's h_{t-1} and the cell's output
 
 
 def _bus(*xs_of_layers: float, x_input: float = 1.2, h_from_top: float | None = None) -> tuple:
@@ -117,26 +119,27 @@ def _lstm() -> Picture:
 
 def _gru() -> Picture:
     H_Y, MID_Y = 4.9, 3.7
+    N_X = 7.2  # far enough right that the r_t ⊙ (...) label fits between r's box and n's wire
     nodes = (
         Node("z", "layer", 2.6, LAYER_Y, "σ", "$z_t$ 업데이트 (G2)"),
         Node("r", "layer", 4.6, LAYER_Y, "σ", "$r_t$ 리셋 (G1)"),
-        Node("n", "layer", 6.6, LAYER_Y, "tanh", "$n_t$ 후보 (G3a)"),
+        Node("n", "layer", N_X, LAYER_Y, "tanh", "$n_t$ 후보 (G3a)"),
         Node("keep", "op", 2.6, H_Y, "×", ""),
-        Node("one_minus", "op", 5.4, MID_Y, "1−", ""),
-        Node("write", "op", 6.6, MID_Y, "×", ""),
-        Node("add", "op", 6.6, H_Y, "+", "(G4)"),
+        Node("one_minus", "op", 6.0, MID_Y, "1−", ""),
+        Node("write", "op", N_X, MID_Y, "×", ""),
+        Node("add", "op", N_X, H_Y, "+", "(G4)"),
     )
-    wires = _bus(2.6, 4.6, 6.6, h_from_top=H_Y) + (
+    wires = _bus(2.6, 4.6, N_X, h_from_top=H_Y) + (
         Wire(((0.0, H_Y), (2.6 - R, H_Y)), ("keep",), label="$h_{t-1}$", label_at="start"),
-        Wire(((2.6 + R, H_Y), (6.6 - R, H_Y)), ("keep", "add")),
-        Wire(((6.6 + R, H_Y), (9.3, H_Y)), ("add",), label=H_OUT),
+        Wire(((2.6 + R, H_Y), (N_X - R, H_Y)), ("keep", "add")),
+        Wire(((N_X + R, H_Y), (9.3, H_Y)), ("add",), label=H_OUT),
         Wire(((2.6, LAYER_Y + BOX_H / 2), (2.6, H_Y - R)), ("z", "keep")),
-        Wire(((2.6, MID_Y), (5.4 - R, MID_Y)), ("z", "one_minus")),
-        Wire(((5.4 + R, MID_Y), (6.6 - R, MID_Y)), ("one_minus", "write")),
-        Wire(((4.6 + BOX_W / 2, LAYER_Y), (6.6 - BOX_W / 2, LAYER_Y)), ("r", "n"),
-             label="$r_t \\odot (h_{t-1}W_{hn} + b_{hn})$", label_at="below"),
-        Wire(((6.6, LAYER_Y + BOX_H / 2), (6.6, MID_Y - R)), ("n", "write")),
-        Wire(((6.6, MID_Y + R), (6.6, H_Y - R)), ("write", "add")),
+        Wire(((2.6, MID_Y), (6.0 - R, MID_Y)), ("z", "one_minus")),
+        Wire(((6.0 + R, MID_Y), (N_X - R, MID_Y)), ("one_minus", "write")),
+        Wire(((4.6 + BOX_W / 2, LAYER_Y), (N_X - BOX_W / 2, LAYER_Y)), ("r", "n"),
+             label="$r_t \\odot (h_{t-1}W_{hn} + b_{hn})$", label_at="above"),
+        Wire(((N_X, LAYER_Y + BOX_H / 2), (N_X, MID_Y - R)), ("n", "write")),
+        Wire(((N_X, MID_Y + R), (N_X, H_Y - R)), ("write", "add")),
     )
     return Picture("GRU 셀 한 단계 (reset_after=True): 상태는 $h$ 하나, $z$가 남길 몫과 쓸 몫을 함께 정함",
                    nodes, wires, width=10.0, height=6.0)
@@ -145,9 +148,10 @@ def _gru() -> Picture:
 def _label(ax, w: Wire, colour, alpha) -> None:
     """Put a wire's label just outside its start or end, along the wire's direction."""
     pts, off = w.points, 0.15
-    if w.label_at == "below":
+    if w.label_at == "above":  # over the middle of the first segment, clear of the boxes' tops
         (x0, y0), (x1, y1) = pts[0], pts[1]
-        ax.text((x0 + x1) / 2, min(y0, y1) - 0.75, w.label, ha="center", va="top", fontsize=9, color=colour, alpha=alpha)
+        ax.text((x0 + x1) / 2, max(y0, y1) + BOX_H / 2 + 0.1, w.label, ha="center", va="bottom", fontsize=12,
+                color=colour, alpha=alpha)
         return
     if w.label_at == "start":  # outside the first point, against the first segment's direction
         (x, y), (dx, dy) = pts[0], (pts[0][0] - pts[1][0], pts[0][1] - pts[1][1])
@@ -222,19 +226,20 @@ def draw_cell(cell: str, highlight=(), *, title: str | None = None, figsize=(9.0
                                             facecolor=LAYER_COLOUR, edgecolor=edge, linewidth=2.2 if edge == ACCENT else 1.2,
                                             alpha=alpha, zorder=3)
             ax.text(n.x, n.y, n.label, ha="center", va="center", fontsize=12, alpha=alpha, zorder=4)
-            if n.note:
-                ax.text(n.x, n.y - BOX_H / 2 - 0.08, n.note, ha="center", va="top", fontsize=9, alpha=alpha, zorder=4,
-                        bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
+            if n.note:  # below the box, right of the wire that comes up into it: no line crosses it
+                ax.text(n.x + NOTE_DX, n.y - BOX_H / 2 - 0.22, n.note, ha="left", va="top", fontsize=NOTE_SIZE,
+                        alpha=alpha, zorder=4)
         else:
             patch = mpatches.Circle((n.x, n.y), R, facecolor=OP_COLOUR, edgecolor=edge,
                                     linewidth=2.2 if edge == ACCENT else 1.2, alpha=alpha, zorder=3)
             ax.text(n.x, n.y, n.label, ha="center", va="center", fontsize=11 if len(n.label) < 3 else 8, alpha=alpha, zorder=4)
             if n.note:
-                ax.text(n.x + R + 0.08, n.y + R, n.note, ha="left", va="bottom", fontsize=9, alpha=alpha, zorder=4)
+                ax.text(n.x + R + 0.08, n.y + R, n.note, ha="left", va="bottom", fontsize=NOTE_SIZE, alpha=alpha, zorder=4)
         ax.add_patch(patch)
-    ax.legend(handles=[
-        mpatches.Patch(facecolor=LAYER_COLOUR, edgecolor=WIRE_COLOUR, label="학습되는 층 (W, b의 열 블록 + σ 또는 tanh)"),
-        mpatches.Circle((0, 0), 0.1, facecolor=OP_COLOUR, edgecolor=WIRE_COLOUR, label="원소별 연산 (가중치 없음)"),
-    ], loc="upper left", fontsize=9, framealpha=0.9)
+    kinds = {n.kind for n in pic.nodes}  # the legend explains only what this picture has
+    handles = [mpatches.Patch(facecolor=LAYER_COLOUR, edgecolor=WIRE_COLOUR, label="학습되는 층 (W, b의 열 블록 + σ 또는 tanh)")]
+    if "op" in kinds:
+        handles.append(mpatches.Circle((0, 0), 0.1, facecolor=OP_COLOUR, edgecolor=WIRE_COLOUR, label="원소별 연산 (가중치 없음)"))
+    ax.legend(handles=handles, loc="upper left", fontsize=10, framealpha=0.9)
     ax.set_title(title if title is not None else pic.title)
     return fig

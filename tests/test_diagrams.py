@@ -25,7 +25,7 @@ def test_every_wire_connects_parts_of_its_own_picture(cell):
     names = {n.name for n in pic.nodes}
     for w in pic.wires:
         assert set(w.parts) <= names, w
-        assert len(w.points) >= 2 and w.label_at in ("start", "end", "below")
+        assert len(w.points) >= 2 and w.label_at in ("start", "end", "above")
 
 
 @pytest.mark.parametrize("cell, expected", [
@@ -70,3 +70,42 @@ def test_bad_arguments_name_the_argument_and_the_choices():
     with pytest.raises(TypeError, match="highlight must be a tuple of part names, got NoneType"):
         diagrams.draw_cell("gru", highlight=None)
     assert diagrams.parts("gru") == ("z", "r", "n", "keep", "one_minus", "write", "add")
+
+
+def _segments(pic):
+    for w in pic.wires:
+        for (x0, y0), (x1, y1) in zip(w.points[:-1], w.points[1:]):
+            yield (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_no_wire_runs_through_a_label(cell):
+    # every wire is horizontal or vertical; no segment may cross the drawn extent of any text
+    pic = diagrams.PICTURES[cell]()
+    fig = diagrams.draw_cell(cell)
+    ax = fig.axes[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # the lessons' figures have no pyplot canvas
+    fig.draw(renderer)
+    to_data = ax.transData.inverted()
+    labels = [n.note for n in pic.nodes if n.note] + [w.label for w in pic.wires if w.label]
+    checked = 0
+    for text in ax.texts:
+        if text.get_text() not in labels:
+            continue
+        (x0, y0), (x1, y1) = to_data.transform(text.get_window_extent(renderer).get_points())
+        for sx0, sy0, sx1, sy1 in _segments(pic):
+            overlap = sx0 < x1 and sx1 > x0 and sy0 < y1 and sy1 > y0
+            assert not overlap, (text.get_text(), (x0, y0, x1, y1), (sx0, sy0, sx1, sy1))
+        checked += 1
+    assert checked == len(labels)
+
+
+def test_faded_parts_stay_readable_and_the_legend_lists_only_what_is_drawn():
+    assert diagrams.FADE >= 0.5  # 0.35 was too light on a projector
+    legend = {cell: [t.get_text() for t in diagrams.draw_cell(cell).axes[0].get_legend().get_texts()] for cell in ("rnn", "lstm")}
+    assert len(legend["rnn"]) == 1 and legend["rnn"][0].startswith("학습되는 층")  # the RNN picture has no element-wise op
+    assert len(legend["lstm"]) == 2 and legend["lstm"][1].startswith("원소별 연산")
+    gru_formula = [t for t in diagrams.draw_cell("gru").axes[0].texts if "W_{hn}" in t.get_text()]
+    assert len(gru_formula) == 1 and gru_formula[0].get_fontsize() >= 12
