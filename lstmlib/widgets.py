@@ -8,8 +8,9 @@ nbval, shows its saved state in static HTML and slides, and does not flicker:
 * each slider's ``observe`` callback re-renders and replaces the image's bytes.
 
 Nothing is printed and no Output widget is used, so the callback never adds outputs to the
-cell. A later cell sets ``panel.sliders["f"].value = ...`` so headless runs exercise the
-callback; ``panel.values()`` and ``panel.redraws`` let that cell print a stable check.
+cell. A later cell — slide-skip, source and output collapsed, printing nothing — calls
+``panel.self_check(f=0.5)``: it moves the sliders so headless runs exercise the callback and
+raises if a redraw did not happen (``panel.values()`` and ``panel.redraws`` remain for tests).
 """
 
 from __future__ import annotations
@@ -69,6 +70,33 @@ class FigurePanel(W.VBox):
     def values(self) -> dict:
         """Current slider values ``{name: float}``."""
         return {name: s.value for name, s in self.sliders.items()}
+
+    def self_check(self, **values) -> None:
+        """Move sliders as a learner would (``panel.self_check(f=0.5, b=1.0)``) and raise
+        ``AssertionError`` unless every move redrew the figure with the requested value.
+
+        Prints and returns nothing, so the cell that calls it shows nothing to a learner; a
+        headless run (nbclient, nbval) fails loudly if the callback is broken. Each value must
+        differ from the slider's current one (otherwise no change event fires) and lie in its
+        range (ipywidgets would clip it silently)."""
+        if not values:
+            raise ValueError("self_check needs at least one slider value, e.g. self_check(f=0.5)")
+        for name, value in values.items():
+            if name not in self.sliders:
+                raise KeyError(f"self_check: no slider named {name!r}; sliders are {sorted(self.sliders)}")
+            s = self.sliders[name]
+            if not s.min <= value <= s.max:
+                raise ValueError(f"self_check: {name}={value} lies outside the slider's range [{s.min}, {s.max}]")
+            if value == s.value:
+                raise ValueError(f"self_check: {name} is already {value}; pick a different value so the callback runs")
+            before, image_before = self.redraws, self.image.value
+            s.value = value
+            if self.redraws != before + 1:
+                raise AssertionError(f"moving slider {name!r} to {value} redrew the figure {self.redraws - before} times, expected 1")
+            if abs(s.value - value) > 0.5 * s.step:
+                raise AssertionError(f"slider {name!r} holds {s.value} after being set to {value}")
+            if not self.image.value or self.image.value == image_before:
+                raise AssertionError(f"moving slider {name!r} to {value} did not change the image")
 
     def redraw(self) -> None:
         fig = self.draw(**self.values())
