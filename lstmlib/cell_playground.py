@@ -170,3 +170,175 @@ def plot_cell(trace: Trace, *, title: str, cue_labels=("쓰기 신호", "읽기 
     bottom.set_ylabel("상태 값 (단위 없음)")
     bottom.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 07's playground: the learner sets i, f, g, o for every time step (a schedule).
+
+def schedule_params(schedule: dict) -> tuple[dict, np.ndarray]:
+    """LSTM params and inputs that make the gates follow ``schedule`` step by step.
+
+    ``schedule``: ``{"i", "f", "g", "o"}`` -> sequences of T values (one per time step, t = 1..T).
+    Input channel t is 1 at step t only (``xs`` is the T×T identity), and cue t sets the gates to
+    column t of the schedule (:func:`gate_params`). Returns ``(params, xs)``; ``W_h = 0``.
+    """
+    if not isinstance(schedule, dict) or set(schedule) != set(lstm.GATES):
+        raise ValueError(f"schedule must give all four gates {lstm.GATES}, got {schedule!r}")
+    rows = {gate: np.asarray(schedule[gate], dtype=np.float64) for gate in lstm.GATES}
+    lengths = {gate: r.shape for gate, r in rows.items()}
+    T = rows["i"].shape[0] if rows["i"].ndim == 1 else 0
+    if T < 1 or any(shape != (T,) for shape in lengths.values()):
+        raise ValueError(f"schedule: every gate needs a 1-D sequence of the same length T >= 1, got shapes {lengths}")
+    base = {"i": 0.5, "f": 0.5, "g": 0.0, "o": 0.5}  # never used: exactly one cue is on at every step
+    on = [{gate: float(rows[gate][t]) for gate in lstm.GATES} for t in range(T)]
+    return gate_params(base, on=on), np.eye(T)
+
+
+def run_schedule(schedule: dict, c0: float = 0.0, h0: float = 0.0) -> Trace:
+    """Run the real :func:`lstmlib.lstm.forward` with the gates of ``schedule`` (see :func:`schedule_params`)."""
+    params, xs = schedule_params(schedule)
+    return run(params, xs, c0=c0, h0=h0)
+
+
+def schedule(T: int, changes: dict | None = None, *, i=0.0, f=1.0, g=0.0, o=1.0) -> dict:
+    """A schedule of T steps with the same gate values everywhere, except ``changes``:
+    ``{t: {"i": 1.0, "g": 0.9}}`` sets gates at step t (counted from 1)."""
+    if not isinstance(T, (int, np.integer)) or isinstance(T, bool) or T < 1:
+        raise ValueError(f"T must be a positive int, got {T!r}")
+    out = {"i": np.full(T, float(i)), "f": np.full(T, float(f)), "g": np.full(T, float(g)), "o": np.full(T, float(o))}
+    for t, gates in (changes or {}).items():
+        if not 1 <= t <= T:
+            raise ValueError(f"changes: step t must lie in 1..{T}, got {t}")
+        if not isinstance(gates, dict) or not set(gates) <= set(lstm.GATES):
+            raise ValueError(f"changes[{t}] must be a dict with keys among {lstm.GATES}, got {gates!r}")
+        for gate, value in gates.items():
+            out[gate][t - 1] = float(value)
+    return out
+
+
+T_PLAY = 10  # lesson 07's playground length
+PRESETS = {  # lesson 07's example schedules (c_0 = 0)
+    "쓰기 → 숨기기 → 읽기": schedule(T_PLAY, {2: {"i": 1.0, "g": 0.9}, 6: {"o": 1.0}}, o=0.0),
+    "+0.9 쓰고 t=6에 −0.9 쓰기": schedule(T_PLAY, {2: {"i": 1.0, "g": 0.9}, 6: {"i": 1.0, "g": -0.9}}),
+    "t=2에 쓰고 t=7에 잊기": schedule(T_PLAY, {2: {"i": 1.0, "g": 0.9}, 7: {"f": 0.0}}),
+    "조금씩 새는 기억 (f = 0.7)": schedule(T_PLAY, {2: {"i": 1.0, "g": 0.9}}, f=0.7),
+}
+
+
+def plot_schedule(trace: Trace, *, title: str, figsize=(10.0, 4.6)):
+    """Lesson 07: the scheduled gates (top) and the five steps of every time step (bottom):
+    ① f⊙c_{t-1} (erase), ② i⊙g (write), ③ c_t (update), ④ h_t (show); ⑤ c_t, h_t go on to t+1."""
+    fig = Figure(figsize=figsize)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1.3))
+    fig.subplots_adjust(left=0.075, right=0.66, bottom=0.11, top=0.92, hspace=0.12)
+    t = np.arange(1, len(trace.c) + 1)
+    rows = (("망각 $f_t$", trace.f), ("입력 $i_t$", trace.i), ("후보 $g_t$", trace.g), ("출력 $o_t$", trace.o))
+    table = np.array([values for _, values in rows])  # (4, T): the schedule as a coloured table
+    top.imshow(table, cmap="RdBu", vmin=-1.0, vmax=1.0, aspect="auto", extent=(0.5, len(t) + 0.5, 3.5, -0.5))
+    for r, (_, values) in enumerate(rows):
+        for k, v in enumerate(values):
+            shown = 0.0 if abs(v) < 5e-3 else v  # no "-0.00" for a clipped 0
+            top.text(k + 1, r, f"{shown:.2f}".rstrip("0").rstrip(".") if shown else "0", ha="center", va="center",
+                     fontsize=10, color="white" if abs(v) > 0.6 else "black")
+    top.set_yticks(range(4), [name for name, _ in rows])
+    top.set_ylim(3.5, -0.5)
+    top.grid(False)
+    top.set_title(title)
+    w = 0.3
+    handles = [
+        bottom.bar(t - w / 2, trace.kept, w, color="tab:gray", label="① 지우기: $f_t \\odot c_{t-1}$"),
+        bottom.bar(t + w / 2, trace.written, w, color="tab:orange", label="② 쓰기: $i_t \\odot g_t$"),
+        bottom.plot(t, trace.c, "o-", color="tab:blue", label="③ 갱신: $c_t$ = ① + ②")[0],
+        bottom.plot(t, trace.h, "s-", color="tab:green", label="④ 내보내기: $h_t = o_t \\odot \\tanh(c_t)$")[0],
+        bottom.plot([], [], " ", label="⑤ 넘기기: $(c_t, h_t) \\to$ 시점 $t+1$")[0],
+    ]
+    bottom.axhline(0.0, color="black", linewidth=0.8)
+    lim = max(1.1, float(np.abs(np.concatenate([trace.c, trace.kept])).max()) * 1.15)
+    bottom.set_ylim(-lim, lim)
+    bottom.set_xticks(t)
+    bottom.set_xlabel("시점 t")
+    bottom.set_ylabel("값")
+    bottom.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=10)
+    return fig
+
+
+class SchedulePanel:
+    """An editable grid (rows i, f, g, o; one column per time step) above a figure of the run.
+
+    Built by :func:`schedule_panel`; ``panel.widget`` is what a notebook displays. Every box is a
+    ``BoundedFloatText`` (typed values are clipped to the gate's range by the widget); changing
+    one re-runs :func:`run_schedule` and redraws, and choosing an example in ``panel.preset`` fills
+    the whole grid and redraws once. ``values()`` returns the schedule shown; ``redraws`` counts
+    drawings (for self-checks, not for learners).
+    """
+
+    def __init__(self, presets: dict, *, c0: float = 0.0, width: int = 860):
+        import ipywidgets as W
+
+        from .plotting import figure_to_png
+
+        if not isinstance(presets, dict) or not presets:
+            raise ValueError("presets must be a non-empty dict {name: schedule}")
+        lengths = {name: schedule_params(s)[1].shape[0] for name, s in presets.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"presets must all have the same length T, got {lengths}")
+        self.presets, self.c0, self.redraws, self._hold = dict(presets), float(c0), 0, False
+        self._png = figure_to_png
+        T = next(iter(lengths.values()))
+        first = next(iter(self.presets.values()))
+        names = {"i": "입력 i", "f": "망각 f", "g": "후보 g", "o": "출력 o"}
+        self.cells = {
+            gate: [W.BoundedFloatText(value=float(first[gate][t]), min=_RANGE[gate][0], max=_RANGE[gate][1], step=0.1,
+                                      layout=W.Layout(width="64px")) for t in range(T)]
+            for gate in ("f", "i", "g", "o")
+        }
+        header = [W.HTML("<b>시점 t</b>", layout=W.Layout(width="80px"))] + [
+            W.HTML(f"<b>{t + 1}</b>", layout=W.Layout(width="64px")) for t in range(T)]
+        rows = [W.HBox(header)] + [W.HBox([W.HTML(names[gate], layout=W.Layout(width="80px"))] + boxes)
+                                   for gate, boxes in self.cells.items()]
+        self.preset = W.Dropdown(options=list(self.presets), value=next(iter(self.presets)), description="예시",
+                                 layout=W.Layout(width="360px"))
+        self.image = W.Image(format="png", layout=W.Layout(width=f"{width}px"))
+        self.widget = W.VBox([self.preset, W.VBox(rows), self.image])
+        self.redraw()
+        for boxes in self.cells.values():
+            for box in boxes:
+                box.observe(self._on_change, names="value")
+        self.preset.observe(self._on_preset, names="value")
+
+    def values(self) -> dict:
+        """The schedule in the grid: ``{"i", "f", "g", "o"}`` -> (T,) arrays."""
+        return {gate: np.array([box.value for box in self.cells[gate]]) for gate in lstm.GATES}
+
+    def trace(self) -> Trace:
+        return run_schedule(self.values(), c0=self.c0)
+
+    def redraw(self) -> None:
+        fig = plot_schedule(self.trace(), title=f"게이트를 시점마다 정한 LSTM 셀 (c_0 = {self.c0:g})")
+        self.image.value = self._png(fig)
+        self.redraws += 1
+
+    def _on_change(self, change) -> None:
+        if not self._hold:
+            self.redraw()
+
+    def _on_preset(self, change) -> None:
+        self._hold = True  # fill the whole grid, then draw once
+        try:
+            for gate, boxes in self.cells.items():
+                for box, value in zip(boxes, self.presets[change["new"]][gate]):
+                    box.value = float(value)
+        finally:
+            self._hold = False
+        self.redraw()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:  # stable text/plain for nbval
+        return f"SchedulePanel(T={len(self.cells['i'])}, 예시={self.preset.value!r})"
+
+
+def schedule_panel(presets: dict | None = None, *, c0: float = 0.0) -> SchedulePanel:
+    """Lesson 07's playground: :class:`SchedulePanel` over ``presets`` (default :data:`PRESETS`)."""
+    return SchedulePanel(PRESETS if presets is None else presets, c0=c0)

@@ -99,3 +99,66 @@ def test_plots_return_figures():
     np.testing.assert_allclose(bars["쓰는 양 $i_t \\odot g_t$"], tr.i * tr.g)
     np.testing.assert_allclose(bars["새 셀 상태 $c_t$"], tr.c)
     np.testing.assert_allclose(bars["이전 셀 상태 $c_{t-1}$"], tr.c_prev)
+
+
+def test_a_schedule_sets_every_gate_at_every_step_through_the_real_lstm():
+    rng = np.random.default_rng(3)
+    T = 7
+    sched = {"i": rng.uniform(0.01, 0.99, T), "f": rng.uniform(0.01, 0.99, T), "g": rng.uniform(-0.99, 0.99, T),
+             "o": rng.uniform(0.01, 0.99, T)}
+    params, xs = cp.schedule_params(sched)
+    assert params["W_x"].shape == (T, 4) and xs.shape == (T, T) and not params["W_h"].any()
+    tr = cp.run_schedule(sched, c0=0.4)
+    for gate in lstm.GATES:
+        np.testing.assert_allclose(getattr(tr, gate), sched[gate], atol=1e-12)
+    c, cs = 0.4, []
+    for t in range(T):  # (L5) by hand
+        c = sched["f"][t] * c + sched["i"][t] * sched["g"][t]
+        cs.append(c)
+    np.testing.assert_allclose(tr.c, cs, atol=1e-12)
+    np.testing.assert_allclose(tr.h, sched["o"] * np.tanh(cs), atol=1e-12)  # (L6)
+
+
+def test_schedule_helper_and_presets_show_what_lesson_07_says():
+    s = cp.schedule(5, {2: {"i": 1.0, "g": 0.9}, 4: {"f": 0.0}})
+    np.testing.assert_array_equal(s["i"], [0, 1, 0, 0, 0])
+    np.testing.assert_array_equal(s["f"], [1, 1, 1, 0, 1])
+    traces = {name: cp.run_schedule(sched) for name, sched in cp.PRESETS.items()}
+    plus_minus = traces["+0.9 쓰고 t=6에 −0.9 쓰기"]
+    assert abs(plus_minus.c[4] - 0.9) < 1e-5 and abs(plus_minus.c[5]) < 1e-5  # written, then cancelled
+    forget = traces["t=2에 쓰고 t=7에 잊기"]
+    assert abs(forget.c[5] - 0.9) < 1e-5 and np.all(np.abs(forget.c[6:]) < 1e-5)
+    hidden = traces["쓰기 → 숨기기 → 읽기"]
+    assert np.all(np.abs(np.delete(hidden.h, 5)) < 1e-5) and hidden.h[5] == pytest.approx(np.tanh(0.9), abs=1e-5)
+
+
+@pytest.mark.parametrize("sched, match", [
+    ({"i": [0.5], "f": [0.5], "g": [0.5]}, "all four gates"),
+    ({"i": [0.5, 0.5], "f": [0.5], "g": [0.5], "o": [0.5]}, "same length"),
+    ({"i": [1.5], "f": [0.5], "g": [0.5], "o": [0.5]}, r"\[0, 1\]"),
+])
+def test_bad_schedules_are_rejected(sched, match):
+    with pytest.raises(ValueError, match=match):
+        cp.schedule_params(sched)
+    with pytest.raises(ValueError, match="1..3"):
+        cp.schedule(3, {4: {"i": 1.0}})
+
+
+def test_schedule_panel_redraws_once_per_edit_and_once_per_preset():
+    panel = cp.schedule_panel()
+    assert panel.redraws == 1 and panel.image.value[:4] == b"\x89PNG"
+    first = next(iter(cp.PRESETS))
+    for gate in lstm.GATES:
+        np.testing.assert_array_equal(panel.values()[gate], cp.PRESETS[first][gate])
+    panel.cells["g"][1].value = -0.5
+    assert panel.redraws == 2 and panel.values()["g"][1] == -0.5
+    assert panel.trace().c[1] == pytest.approx(-0.5, abs=1e-5)
+    panel.preset.value = "t=2에 쓰고 t=7에 잊기"
+    assert panel.redraws == 3  # the whole grid filled, one drawing
+    np.testing.assert_array_equal(panel.values()["f"], cp.PRESETS["t=2에 쓰고 t=7에 잊기"]["f"])
+    panel.cells["i"][0].value = 7.0  # typed out of range: the box clips it to the gate's range
+    assert panel.values()["i"][0] == 1.0
+    assert repr(panel) == "SchedulePanel(T=10, 예시='t=2에 쓰고 t=7에 잊기')"
+    fig = cp.plot_schedule(panel.trace(), title="t")
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert [label[0] for label in labels] == list("①②③④⑤")  # the five steps of lesson 07, in order
