@@ -85,3 +85,34 @@ def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     V.check_same_dtype("target", target, "pred", pred.dtype)
     diff = pred - target
     return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+
+
+# ------------------------------------------------------------------------------------ dropout
+
+
+def dropout_mask(shape: tuple, p: float, rng, dtype=np.float64) -> np.ndarray:
+    """An inverted-dropout mask: each entry is 0 with probability ``p``, else ``1 / (1 − p)``.
+
+    Scaling the kept entries by ``1 / (1 − p)`` keeps every unit's expected value, so the
+    network is used unchanged (no mask) at evaluation. ``rng`` is a ``np.random.Generator``.
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+        raise ValueError(f"p must be a number in [0, 1), got {p!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    keep = rng.random(shape) >= p
+    return (keep / (1.0 - p)).astype(dtype)
+
+
+def dropout_forward(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``x ⊙ mask`` for a mask from :func:`dropout_mask` of the same shape."""
+    V.check_float_array("x", x)
+    V.check_float_array("mask", mask)
+    V.check_shape("mask", mask, x.shape, "same as x")
+    return x * mask
+
+
+def dropout_backward(dy: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Backward of :func:`dropout_forward`: the same mask multiplies the gradient."""
+    V.check_shape("dy", dy, mask.shape, "same as mask")
+    return dy * mask

@@ -6,7 +6,8 @@
   ``hs`` of layer l as the ``xs`` of layer l+1 and run each layer's own ``forward``/``backward``.
 * A many-to-one regressor (read-out of the last ``h_T``): the adding and copy tasks.
 * A character language model (read-out of every ``h_t``), with truncated BPTT through the
-  states it returns, and temperature sampling.
+  states it returns, and temperature sampling; :func:`char_lm_loss_dropout` trains it with
+  dropout on every layer's output (Zaremba et al. 2014: not on the recurrent connections).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from . import _validate as V
 from .activations import softmax
 from .data import one_hot
-from .layers import linear_backward, linear_forward, mse_loss, softmax_cross_entropy
+from .layers import dropout_backward, dropout_forward, dropout_mask, linear_backward, linear_forward, mse_loss, softmax_cross_entropy
 from .recurrent import check_rng
 
 
@@ -174,3 +175,56 @@ def char_lm_sample(cell, model: dict, prime_ids, length: int, rng, temperature: 
         hs, states, _ = stack_forward(cell, one_hot(np.array([[nxt]]), V_size, dtype=dtype), model["layers"], states)
         h_last = hs[:, -1]
     return np.array(out, dtype=np.int64)
+
+
+def char_lm_dropout_masks(model: dict, shape: tuple, p: float, rng) -> list:
+    """One inverted-dropout mask (N, T, H) per layer for :func:`char_lm_loss_dropout`."""
+    dtype = model["W_y"].dtype
+    return [dropout_mask(tuple(shape) + (layer["W_h"].shape[0],), p, rng, dtype=dtype) for layer in model["layers"]]
+
+
+def char_lm_loss_dropout(cell, model: dict, inputs: np.ndarray, targets: np.ndarray, states0=None, *, masks: list):
+    """:func:`char_lm_loss` with dropout on the output of every layer.
+
+    ``masks[l]`` (N, T, H), e.g. from :func:`char_lm_dropout_masks`, multiplies layer l's
+    ``hs`` where it leaves the layer: toward layer l+1's input, and for the top layer toward the
+    read-out. The recurrent path inside a layer (``h_{t-1}`` into step t) and the carried
+    ``states_T`` are not masked, so the state of a layer is the same as without dropout given
+    its input. Returns ``(loss, grads, states_T)``; evaluate with :func:`char_lm_eval`, which
+    uses no dropout.
+    """
+    layers = model["layers"]
+    if not isinstance(masks, list) or len(masks) != len(layers):
+        raise ValueError(f"masks must be a list of {len(layers)} arrays (one per layer), got {type(masks).__name__}"
+                         + (f" of length {len(masks)}" if isinstance(masks, list) else ""))
+    if states0 is None:
+        states0 = [None] * len(layers)
+    if not isinstance(states0, list) or len(states0) != len(layers):
+        raise ValueError(f"states0 must be None or a list of {len(layers)} states (one per layer)")
+    V_size = model["W_y"].shape[1]
+    dtype = model["W_y"].dtype
+    hs = one_hot(inputs, V_size, dtype=dtype)  # (N, T, V)
+    states_T, caches = [], []
+    for params, s0, mask in zip(layers, states0, masks):
+        hs, s_T, cache = cell.forward(hs, params, s0)  # (N, T, H)
+        hs = dropout_forward(hs, mask)
+        states_T.append(s_T)
+        caches.append(cache)
+    scores, lin_cache = linear_forward(hs, model["W_y"], model["b_y"])  # (N, T, V)
+    loss, dscores = softmax_cross_entropy(scores, targets)
+    dhs, g_out = linear_backward(dscores, lin_cache)
+    g_layers = [None] * len(layers)
+    for l in reversed(range(len(layers))):
+        dhs, _, g_layers[l] = cell.backward(dropout_backward(dhs, masks[l]), caches[l], layers[l])
+    return loss, {"layers": g_layers, "W_y": g_out["W"], "b_y": g_out["b"]}, states_T
+
+
+def char_lm_nll(cell, model: dict, ids: np.ndarray) -> float:
+    """Total next-symbol negative log-likelihood (nats) of the 1-D stream ``ids``, from a zero state.
+
+    ``char_lm_eval`` × the number of predictions (``ids.size − 1``). Dividing it by the number
+    of characters of the text the stream encodes gives a measure that compares models whose
+    symbols differ (syllables, jamo): nats per character of the same text.
+    """
+    ids = np.asarray(ids)
+    return char_lm_eval(cell, model, ids) * (ids.size - 1)
