@@ -8,6 +8,7 @@ each block becomes ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` at the
 indentation; stored outputs (the reference), execution counts, cell ids and markdown stay; the
 exercise cells are tagged ``exercise``, the check cells ``exercise-check``; the notebook's
 ``metadata.coursework`` records the source lesson, the exercises and a SHA-256 of the reference.
+The authors' ``metadata.coursework_author`` (wrong answers, hidden checks) is left out.
 The output is deterministic: re-running on unchanged lessons rewrites nothing. Generated
 notebooks whose lesson lost its exercises (or was renamed) are removed.
 """
@@ -20,17 +21,9 @@ import os
 import sys
 from pathlib import Path
 
-from ._cw_common import (
-    EXERCISES_SUBDIR,
-    GENERATOR,
-    LESSONS_DIR,
-    META_KEY,
-    CourseworkError,
-    dumps_notebook,
-    lesson_files,
-    make_exercise_notebook,
-    read_notebook,
-)
+from .coursework.generate import lesson_files, make_exercise_notebook
+from .coursework.lesson import EXERCISES_SUBDIR, GENERATOR, LESSONS_DIR, META_KEY
+from .coursework.notebook import CourseworkError, dumps_notebook, read_notebook
 
 
 def display_path(p: Path) -> str:

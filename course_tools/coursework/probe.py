@@ -1,4 +1,4 @@
-"""pytest plugin loaded into the nbval run that ``course_tools.check`` starts; not for direct use.
+"""pytest plugin loaded into the nbval run that the checker starts (maybe in a sandbox); not for direct use.
 
 nbval decides pass or fail for every cell, exactly as ``pytest --nbval`` does. This plugin only
 records what happened, per cell, into the JSON file named by ``$CW_PROBE_OUT``: the outcome,
@@ -22,8 +22,21 @@ _collect_errors: list[str] = []
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+MAX_TEXT = 20000  # characters kept of any one output string (a run may print a gigabyte)
+
+
+def _clip(obj):
+    if isinstance(obj, str):
+        return obj if len(obj) <= MAX_TEXT else obj[:MAX_TEXT] + "…[truncated]"
+    if isinstance(obj, list):
+        return [_clip(x) for x in obj[:200]]
+    if isinstance(obj, dict):
+        return {k: _clip(v) for k, v in obj.items()}
+    return obj
+
+
 def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=str))
+    return _clip(json.loads(json.dumps(_clip(obj), default=str)))
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -99,7 +112,7 @@ def pytest_runtest_makereport(item, call):
     else:
         rec["outcome"] = rep.outcome
     if call.excinfo is not None:
-        rec["message"] = _ANSI.sub("", str(call.excinfo.value)).strip()
+        rec["message"] = _clip(_ANSI.sub("", str(call.excinfo.value)).strip())
         rec["exception_type"] = call.excinfo.type.__name__
     if rep.failed or rec["outcome"] == "xfailed":
         try:
@@ -113,7 +126,7 @@ def pytest_runtest_makereport(item, call):
                 rec["diff"] = _jsonable(first_difference(item))
             except Exception as exc:  # never let reporting change the verdict
                 rec["diff_error"] = repr(exc)
-            rec["nbval_report"] = _ANSI.sub("", "\n".join(getattr(item, "comparison_traceback", []) or []))
+            rec["nbval_report"] = _clip(_ANSI.sub("", "\n".join(getattr(item, "comparison_traceback", []) or [])))
 
 
 def pytest_sessionfinish(session, exitstatus):
