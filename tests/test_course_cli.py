@@ -1,6 +1,7 @@
 """course.py: the README's two commands, what CI runs, and a clear error without venv support."""
 
 import importlib.util
+import os
 import subprocess
 import venv
 from pathlib import Path
@@ -39,6 +40,7 @@ def test_tools_run_with_single_threaded_blas(monkeypatch):
     calls = []
     monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd=None, env=None: calls.append((cmd, env)) or 0)
     monkeypatch.setattr(course, "setup", lambda force=False: Path("py"))
+    monkeypatch.setattr(course, "kernel_runs", lambda py: 0)
     for command in (["test"], ["check", "nb.ipynb"], ["execute"], ["lab"], ["bench"]):
         assert course.main(command) == 0
     by_command = {tuple(cmd[1:3]): env for cmd, env in calls}
@@ -94,3 +96,122 @@ def test_setup_installs_with_the_tested_constraints():
         # the environment course.py made runs exactly the pinned versions the outputs were made with
         for name in ("numpy", "matplotlib", "Pygments"):
             assert metadata.version(name) == pins[name]
+
+
+def test_kernel_plan_forces_sse3_avx_avx2_and_avx512_only_where_the_cpu_has_it():
+    course = load_course()
+    plain, why = course.kernel_plan("x86_64", "flags\t\t: fpu sse3 avx avx2 avx512vl")  # avx512vl is not avx512f
+    assert why == "" and list(plain) == ["Prescott", "Sandybridge", "Haswell"]
+    wide, _ = course.kernel_plan("x86_64", "flags\t\t: fpu avx2 avx512f avx512dq")
+    assert list(wide) == ["Prescott", "Sandybridge", "Haswell", "SkylakeX"]
+    none, why = course.kernel_plan("aarch64", "")
+    assert none == {} and "skipped" in why and "aarch64" in why
+
+
+def _fake_kernels(monkeypatch, course, default, reports=None, library="openblas"):
+    """Record every run's forced kernel; blas_kernel answers like OpenBLAS would."""
+    runs = []
+    monkeypatch.setattr(course, "_cpu_flags", lambda: "flags : avx2")
+    monkeypatch.setattr(course.platform, "machine", lambda: "x86_64")
+    reports = reports or {}
+    monkeypatch.setattr(course, "blas_kernel", lambda py, k: (library, reports.get(k, k or default)))
+    monkeypatch.setattr(course, "run", lambda cmd, single_thread=False, cwd=None, extra_env=None:
+                        runs.append((cmd, single_thread, extra_env)) or 0)
+    return runs
+
+
+def test_kernel_runs_repeat_strict_nbval_under_each_kernel_but_the_default(monkeypatch, capsys):
+    course = load_course()
+    runs = _fake_kernels(monkeypatch, course, default="Haswell", reports={"Prescott": "Katmai"})
+    assert course.kernel_runs(Path("py")) == 0
+    assert [env for _, _, env in runs] == [{"OPENBLAS_CORETYPE": "Prescott"}, {"OPENBLAS_CORETYPE": "Sandybridge"}]
+    for cmd, single, _ in runs:
+        assert single and "--nbval" in cmd and "--nbval-lax" not in cmd and "tests" not in cmd
+        assert len([a for a in map(str, cmd) if a.endswith(".ipynb")]) == 11
+    assert "Haswell: the machine's default" in capsys.readouterr().out
+
+
+def test_kernel_runs_fail_when_openblas_ignores_the_forced_kernel(monkeypatch, capsys):
+    course = load_course()
+    runs = _fake_kernels(monkeypatch, course, default="Zen", reports={"Sandybridge": "Haswell"})
+    assert course.kernel_runs(Path("py")) == 1
+    assert [env["OPENBLAS_CORETYPE"] for _, _, env in runs] == ["Prescott", "Haswell"]
+    assert "ran 'Haswell' instead" in capsys.readouterr().out
+
+
+def test_kernel_runs_say_they_skipped_without_openblas(monkeypatch, capsys):
+    course = load_course()
+    runs = _fake_kernels(monkeypatch, course, default="?", library="mkl")
+    assert course.kernel_runs(Path("py")) == 0 and runs == []
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_test_command_runs_the_kernel_runs_unless_pytest_arguments_are_given(monkeypatch):
+    course = load_course()
+    monkeypatch.setattr(course, "setup", lambda force=False: Path("py"))
+    monkeypatch.setattr(course, "run", lambda *a, **k: 0)
+    kernels = []
+    monkeypatch.setattr(course, "kernel_runs", lambda py: kernels.append(py) or 1)
+    assert course.main(["test"]) == 1 and len(kernels) == 1  # a kernel run's failure fails the command
+    assert course.main(["test", "-k", "lstm"]) == 0 and len(kernels) == 1
+
+
+def test_the_forced_kernel_reaches_numpy_in_a_child_process():
+    course = load_course()
+    import sys
+    library, default = course.blas_kernel(Path(sys.executable), None)
+    if library != "openblas":
+        pytest.skip(f"NumPy uses {library} here")
+    library, got = course.blas_kernel(Path(sys.executable), "Sandybridge")
+    assert got.lower() == "sandybridge"
+
+
+def test_lab_adds_allow_root_only_for_root(monkeypatch):
+    course = load_course()
+    assert course.lab_args(["--no-browser"], is_root=True) == ["--allow-root", "--no-browser"]
+    assert course.lab_args(["--allow-root"], is_root=True) == ["--allow-root"]
+    assert course.lab_args(["--no-browser"], is_root=False) == ["--no-browser"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root (as in containers and CI)")
+def test_lab_command_serves_jupyterlab_as_root(tmp_path):
+    """README command 1 as root: `python3 course.py lab --no-browser` must start, not exit."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    if Path(sys.prefix) != ROOT / ".venv":
+        pytest.skip("course.py lab uses the project's .venv")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    log = tmp_path / "lab.log"
+    with log.open("w") as out:  # course.py runs jupyter as a child: its own process group, killed as a group
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "course.py"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+             "--IdentityProvider.token=", "--ServerApp.port_retries=0"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, status = time.monotonic() + 90, None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=5) as r:
+                    status = r.status
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert proc.poll() is None, log.read_text()[-2000:]
+        assert status == 200
+    finally:
+        import signal
+
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text()
+    assert "--allow-root" in text and "Running as root is not recommended" not in text
