@@ -14,8 +14,12 @@ is not a usable notebook is reported (stdout and CSV), never fatal. The lesson o
 comes from its file name (``NN_name``) and from the notebook's ``metadata.coursework``; if they
 disagree, the submission is reported as from another lesson.
 
-Each submission is checked exactly like ``course.py check`` (reference from the lesson, nbval on
-a merged copy written next to the submission and removed afterwards). Cells in the CSV:
+Each submission is checked like ``course.py check`` (reference from the lesson, nbval on a merged
+copy, hidden checks on fresh inputs compared outside the kernel), but confined: each run gets a
+sandbox (bubblewrap if installed, see ``course_tools.coursework.sandbox``) with its own folder, no
+network, and no view of the lessons, the other submissions or the results. One seed per lesson is
+drawn when grading starts; the lesson's reference values for it are computed once, in a trusted
+kernel. Symbolic links are not followed (a link could point at another student's file). Cells in the CSV:
 ``pass``, ``fail``, ``incomplete``, ``error`` (could not be checked) or ``missing``.
 Exit code 0 when every submission could be processed (whatever the students' results), 2 for
 a bad command line, 3 when the checker itself failed for some submission.
@@ -31,16 +35,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._cw_common import EXERCISES_SUBDIR, LESSON_NAME_RE, LESSONS_DIR, CourseworkError, lesson_files, load_reference
-from .check import (
-    DEFAULT_TIMEOUT,
-    ERROR,
-    MERGED_TAG,
-    PASS,
-    STATUS_KO,
-    CheckerError,
-    check_notebook,
-)
+import threading
+from concurrent.futures import Future
+
+from .coursework import sandbox as sb
+from .coursework.checker import _all, run_submission, untouched
+from .coursework.generate import lesson_files, load_reference, sanitize_file
+from .coursework.hidden import new_seed, reference_values
+from .coursework.lesson import EXERCISES_SUBDIR, LESSON_NAME_RE, LESSONS_DIR
+from .coursework.match import prepare
+from .coursework.notebook import CheckerError, CourseworkError
+from .coursework.run import DEFAULT_TIMEOUT, MERGED_TAG, _probe_env
+from .coursework.verdict import ERROR, INCOMPLETE, PASS, STATUS_KO
 
 MISSING = "missing"
 
@@ -60,6 +66,9 @@ def _visible(p: Path) -> bool:
     return not p.name.startswith(".") and MERGED_TAG not in p.name
 
 
+_LINK = "심볼릭 링크는 채점하지 않습니다 (symbolic link: not followed)"
+
+
 def discover(folder: Path, known_lessons: set) -> tuple[list, list]:
     """``(submissions, problems)``; problems are ``(path, message)`` for files outside the scheme."""
     subs: list[Submission] = []
@@ -73,14 +82,22 @@ def discover(folder: Path, known_lessons: set) -> tuple[list, list]:
             continue
         if entry.is_dir():
             classroom = entry / "notebooks" / EXERCISES_SUBDIR
-            if classroom.is_dir():
-                files = sorted(p for p in classroom.glob("*.ipynb") if _visible(p) and p.is_file())
+            if entry.is_symlink():
+                problems.append((entry, _LINK))
+                continue
+            if classroom.is_dir() and not any(p.is_symlink() for p in (entry / "notebooks", classroom)):
+                files = sorted(p for p in classroom.glob("*.ipynb") if _visible(p) and (p.is_file() or p.is_symlink()))
             else:
-                files = sorted(p for p in entry.iterdir() if _visible(p) and p.is_file())
+                files = sorted(p for p in entry.iterdir() if _visible(p) and (p.is_file() or p.is_symlink()))
             if not files:
                 problems.append((entry, "제출 파일이 없습니다 (no files)"))
             for f in files:
-                subs.append(Submission(entry.name, f, lesson_of(f.stem)))
+                sub = Submission(entry.name, f, lesson_of(f.stem))
+                if f.is_symlink():
+                    sub.notes.append(_LINK)
+                subs.append(sub)
+        elif entry.is_symlink():
+            problems.append((entry, _LINK))
         elif entry.is_file():
             if "__" in entry.stem:
                 student, _, rest = entry.stem.partition("__")
@@ -94,16 +111,55 @@ def discover(folder: Path, known_lessons: set) -> tuple[list, list]:
     return subs, problems
 
 
-def grade_one(sub: Submission, lessons_dir: Path, timeout: float, sanitize: Path | None) -> Submission:
+class HiddenReferences:
+    """One fresh seed per lesson for this grading run, and the lesson's reference values for it
+    (computed once, in a trusted kernel, the first time a submission of that lesson needs them)."""
+
+    def __init__(self, lessons_dir: Path, timeout: float):
+        self.lessons_dir, self.timeout = lessons_dir, timeout
+        self._lock = threading.Lock()
+        self._by_lesson: dict = {}
+
+    def get(self, ref) -> tuple[int, Future | None]:
+        with self._lock:
+            if ref.lesson not in self._by_lesson:
+                seed = new_seed()
+                fut = None
+                if ref.hidden:
+                    fut = Future()
+                    threading.Thread(target=self._compute, args=(ref, seed, fut), daemon=True).start()
+                self._by_lesson[ref.lesson] = (seed, fut)
+            return self._by_lesson[ref.lesson]
+
+    def _compute(self, ref, seed, fut):
+        try:
+            fut.set_result(reference_values(ref, seed, self.lessons_dir, self.timeout, _probe_env()))
+        except BaseException as exc:
+            fut.set_exception(exc)
+
+
+def grade_one(sub: Submission, lessons_dir: Path, timeout: float, sanitize: Path | None,
+              level: str = "none", limits: sb.Limits | None = None,
+              hidden: HiddenReferences | None = None) -> Submission:
+    if sub.path.is_symlink():
+        sub.lesson_found = sub.lesson
+        return sub
     if sub.path.suffix != ".ipynb":
         sub.notes.append("노트북(.ipynb)이 아닙니다 (not a notebook)")
         sub.lesson_found = sub.lesson
         return sub
+    hidden = hidden or HiddenReferences(lessons_dir, timeout)
     try:
-        result = check_notebook(
-            sub.path, lessons_dir, expected_lesson=sub.lesson, sanitize=sanitize, timeout=timeout,
-            run_untouched=False,
-        )
+        prepared = prepare(sub.path, lessons_dir, expected_lesson=sub.lesson)
+        if len(untouched(prepared)) == len(prepared.reference.exercises):
+            result = _all(prepared, INCOMPLETE, "아직 답을 쓰지 않음 / not attempted",
+                          ["연습을 하나도 풀지 않아 실행하지 않았습니다 (nothing attempted; not run)."])
+        else:
+            seed, reference = hidden.get(prepared.reference)
+            result = run_submission(
+                prepared, sanitize if sanitize is not None else sanitize_file(lessons_dir), timeout,
+                lessons_dir, level, limits, seed, reference,
+            )
     except CourseworkError as exc:
         sub.notes.append(f"{exc.ko} / {exc.en}")
         sub.lesson_found = sub.lesson
@@ -117,7 +173,7 @@ def grade_one(sub: Submission, lessons_dir: Path, timeout: float, sanitize: Path
     sub.statuses = {e.number: e.status for e in result.exercises}
     if result.others:
         sub.notes.append(f"연습 밖의 셀 {len(result.others)}개 실패 ({len(result.others)} other cell(s) failed)")
-    sub.notes.extend(result.notes)
+    sub.notes.extend(n.splitlines()[0] for n in result.notes)
     return sub
 
 
@@ -172,6 +228,14 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per cell")
     ap.add_argument("--sanitize", type=Path, default=None,
                     help="nbval sanitize file (default: <lessons>/nbval_sanitize.cfg if it exists)")
+    ap.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "none"], default="auto",
+                    help="confinement of each run (default: the best available; none = unconfined)")
+    ap.add_argument("--wall-timeout", type=float, default=sb.Limits.wall_seconds,
+                    help="seconds one submission may run in all before it is killed")
+    ap.add_argument("--max-memory-mb", type=int, default=sb.Limits.memory_bytes // 2**20,
+                    help="address space per process of a run, MiB")
+    ap.add_argument("--max-procs", type=int, default=sb.Limits.processes,
+                    help="processes/threads a run may have")
     args = ap.parse_args(argv)
     if not args.folder.is_dir():
         print(f"오류: 제출 폴더가 없습니다 / Error: no such folder: {args.folder}")
@@ -181,8 +245,14 @@ def main(argv=None) -> int:
         return 2
     known = {p.stem for p in lesson_files(args.lessons)}
     subs, problems = discover(args.folder, known)
+    level = sb.detect(args.sandbox)
+    print(sb.LEVEL_TEXT[level] + (f" — '{args.sandbox}' not available here" if args.sandbox not in ("auto", level) else ""))
+    limits = sb.Limits(wall_seconds=args.wall_timeout, memory_bytes=args.max_memory_mb * 2**20,
+                       processes=args.max_procs)
+    hidden = HiddenReferences(args.lessons, args.timeout)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        done = list(pool.map(lambda s: grade_one(s, args.lessons, args.timeout, args.sanitize), subs))
+        done = list(pool.map(
+            lambda s: grade_one(s, args.lessons, args.timeout, args.sanitize, level, limits, hidden), subs))
 
     exercises: dict[str, list] = {}
     for sub in done:

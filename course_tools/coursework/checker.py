@@ -76,6 +76,8 @@ def run_submission(
             return _all(sub, ERROR, f"실행 중단 / run stopped: {first}", notes + [str(exc)])
         if future is not None:
             hidden_reference = future.result()
+        elif hasattr(hidden_reference, "result"):  # computed elsewhere (grading: once per lesson)
+            hidden_reference = hidden_reference.result()
     result = analyse(sub, without_hidden_records(merged, data))
     result.notes.extend(notes)
     if hidden:

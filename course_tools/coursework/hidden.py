@@ -17,6 +17,7 @@ import copy
 import json
 import os
 import secrets
+import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
@@ -185,7 +186,7 @@ def reference_values(reference, seed: int, lessons_dir: Path, timeout: float, en
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
-    node = nbformat.from_dict(nb)
+    node = nbformat.reads(json.dumps(nb), as_version=4)
     with tempfile.TemporaryDirectory(prefix="cw-hidden-ref-") as out:
         kernel_env = dict(env if env is not None else os.environ)
         kernel_env[OUT_ENV] = out
@@ -195,7 +196,7 @@ def reference_values(reference, seed: int, lessons_dir: Path, timeout: float, en
         )
         failure = None
         try:
-            client.execute(env=kernel_env)
+            client.execute(env=kernel_env, stderr=subprocess.DEVNULL)
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
             failure = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
         except Exception as exc:  # no kernel at all: the checker cannot work

@@ -132,9 +132,15 @@ def _bwrap_prefix(work: Path, uid: int | None) -> list:
     for cache in ("/var/cache/fontconfig",):
         if Path(cache).is_dir():
             cmd += ["--ro-bind", cache, cache]
-    for p in _ro_paths():
+    ro = _ro_paths()
+    # parents of the mount points: bwrap would make them 0700 (root-only), the run's uid must pass
+    parents = sorted({str(a) for p in ro + [Path(INSIDE_WORK)] for a in p.parents if str(a) != "/"},
+                     key=lambda a: (a.count("/"), a))
+    for a in parents:
+        cmd += ["--perms", "0755", "--dir", a]
+    for p in ro:
         cmd += ["--ro-bind", str(p), str(p)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
             "--bind", str(work), INSIDE_WORK, "--chdir", INSIDE_WORK]
     if root and uid is not None:
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
