@@ -138,7 +138,7 @@ def plot_write(trace: Trace, *, title: str, cue_labels=("쓰기 신호",), figsi
     lim = max(1.0, float(np.abs(np.concatenate([trace.c_prev, trace.c])).max()) * 1.1)
     bottom.set_ylim(-lim, lim)
     bottom.set_xticks(t)
-    bottom.set_xlabel("시간 단계 t [단계]")
+    bottom.set_xlabel("시점 t")
     bottom.set_ylabel("셀 상태 값 (단위 없음)")
     handles, labels = bottom.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda k: labels[k].startswith("그중"))  # the marker last
@@ -166,7 +166,7 @@ def plot_cell(trace: Trace, *, title: str, cue_labels=("쓰기 신호", "읽기 
     lim = max(1.2, float(np.abs(trace.c).max()) * 1.1)
     bottom.set_ylim(-lim, lim)
     bottom.set_xticks(t)
-    bottom.set_xlabel("시간 단계 t [단계]")
+    bottom.set_xlabel("시점 t")
     bottom.set_ylabel("상태 값 (단위 없음)")
     bottom.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     return fig
@@ -333,7 +333,9 @@ class SchedulePanel:
         self.redraw()
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)  # short and stable (the VBox's own repr lists every box)
+        return bundle
 
     def __repr__(self) -> str:  # stable text/plain for nbval
         return f"SchedulePanel(T={len(self.cells['i'])}, 예시={self.preset.value!r})"
