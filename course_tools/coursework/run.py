@@ -179,6 +179,7 @@ def _run_beside(nb, student_path, sanitize, timeout, hidden_numbers):
 
 def _run_confined(nb, student_path, sanitize, timeout, hidden_numbers, level, limits):
     with tempfile.TemporaryDirectory(prefix="cw-sandbox-") as tmp:
+        os.chmod(tmp, 0o711)  # without bwrap, the run's own uid must pass through to work/
         work = Path(tmp) / "work"
         cw = work / ".cw"
         (cw / "hidden").mkdir(parents=True)
