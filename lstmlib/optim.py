@@ -51,6 +51,22 @@ def clip_grad_norm(grads, max_norm: float) -> float:
     return norm
 
 
+def clip_grad_value(grads, max_value: float) -> int:
+    """Element-wise clipping: every entry is clipped to ``[-max_value, max_value]`` (in place).
+
+    Shown for comparison with :func:`clip_grad_norm`: it bounds each entry, so it changes the
+    update's direction whenever some entries are clipped and others are not. Returns how many
+    entries were clipped.
+    """
+    if isinstance(max_value, bool) or not (isinstance(max_value, (int, float)) and max_value > 0):
+        raise ValueError(f"max_value must be a positive number, got {max_value!r}")
+    clipped = 0
+    for _, g in leaves(grads):
+        clipped += int(np.count_nonzero(np.abs(g) > max_value))
+        np.clip(g, -max_value, max_value, out=g)
+    return clipped
+
+
 def sgd_step(params, grads, lr: float) -> None:
     """``θ ← θ − lr · g`` for every array, in place."""
     for _, p, g in _pairs(params, grads):
