@@ -135,9 +135,10 @@ async ([width, height]) => {
     const heading = s.querySelector('h1, h2, h3, h4');
     const scrolled = [];
     s.querySelectorAll('.jp-OutputArea-output, .jp-InputArea-editor, pre').forEach(el => {
+      if (!el.getClientRects().length) return;  // e.g. code folded into a closed <details>
       const cs = getComputedStyle(el);
-      if ((el.scrollHeight > el.clientHeight + 2 && cs.overflowY !== 'visible') ||
-          (el.scrollWidth > el.clientWidth + 2 && cs.overflowX !== 'visible')) {
+      if ((el.scrollHeight > el.clientHeight + 16 && cs.overflowY !== 'visible') ||
+          (el.scrollWidth > el.clientWidth + 16 && cs.overflowX !== 'visible')) {
         const c = el.closest('[id^="cell-id="]');
         const id = c ? c.id.slice(8) : '?';
         if (!scrolled.includes(id)) scrolled.push(id);
