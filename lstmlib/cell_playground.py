@@ -225,7 +225,7 @@ PRESETS = {  # lesson 07's example schedules (c_0 = 0)
 }
 
 
-def plot_schedule(trace: Trace, *, title: str, figsize=(10.0, 4.6)):
+def plot_schedule(trace: Trace, *, title: str, figsize=(9.6, 4.1)):
     """Lesson 07: the scheduled gates (top) and the five steps of every time step (bottom):
     ① f⊙c_{t-1} (erase), ② i⊙g (write), ③ c_t (update), ④ h_t (show); ⑤ c_t, h_t go on to t+1."""
     fig = Figure(figsize=figsize)
@@ -272,7 +272,7 @@ class SchedulePanel:
     drawings (for self-checks, not for learners).
     """
 
-    def __init__(self, presets: dict, *, c0: float = 0.0, width: int = 860):
+    def __init__(self, presets: dict, *, c0: float = 0.0, width: int = 820):
         import ipywidgets as W
 
         from .plotting import figure_to_png
@@ -287,15 +287,14 @@ class SchedulePanel:
         T = next(iter(lengths.values()))
         first = next(iter(self.presets.values()))
         names = {"i": "입력 i", "f": "망각 f", "g": "후보 g", "o": "출력 o"}
+        box, name = W.Layout(width="64px"), W.Layout(width="80px")  # shared: fewer widget models to save
         self.cells = {
             gate: [W.BoundedFloatText(value=float(first[gate][t]), min=_RANGE[gate][0], max=_RANGE[gate][1], step=0.1,
-                                      layout=W.Layout(width="64px")) for t in range(T)]
+                                      layout=box) for t in range(T)]
             for gate in ("f", "i", "g", "o")
         }
-        header = [W.HTML("<b>시점 t</b>", layout=W.Layout(width="80px"))] + [
-            W.HTML(f"<b>{t + 1}</b>", layout=W.Layout(width="64px")) for t in range(T)]
-        rows = [W.HBox(header)] + [W.HBox([W.HTML(names[gate], layout=W.Layout(width="80px"))] + boxes)
-                                   for gate, boxes in self.cells.items()]
+        header = [W.HTML("<b>시점 t</b>", layout=name)] + [W.HTML(f"<b>{t + 1}</b>", layout=box) for t in range(T)]
+        rows = [W.HBox(header)] + [W.HBox([W.HTML(names[gate], layout=name)] + boxes) for gate, boxes in self.cells.items()]
         self.preset = W.Dropdown(options=list(self.presets), value=next(iter(self.presets)), description="예시",
                                  layout=W.Layout(width="360px"))
         self.image = W.Image(format="png", layout=W.Layout(width=f"{width}px"))

@@ -83,7 +83,7 @@ def _rnn() -> Picture:
     wires = _bus(4.0) + (
         Wire(((4.0, LAYER_Y + BOX_H / 2), (4.0, 4.2), (9.3, 4.2)), ("tanh",), label=H_OUT),
     )
-    return Picture("RNN 셀 한 단계: 상태는 $h$ 하나, 층 하나", nodes, wires, width=10.0, height=6.0)
+    return Picture("RNN 셀 한 시점: 상태는 $h$ 하나, 층 하나", nodes, wires, width=10.0, height=6.0)
 
 
 def _lstm() -> Picture:
@@ -114,7 +114,7 @@ def _lstm() -> Picture:
         # h_t leaves to the right: the same vector is the next step's h_{t-1} and the cell's output
         Wire(((8.2, LAYER_Y - R), (8.2, BUS_Y), (9.3, BUS_Y)), ("show",), label=H_OUT),
     )
-    return Picture("LSTM 셀 한 단계: 위쪽 선이 셀 상태 $c$ (더하기와 곱하기만 거침)", nodes, wires, width=10.0, height=6.0)
+    return Picture("LSTM 셀 한 시점: 위쪽 선이 셀 상태 $c$ (더하기와 곱하기만 거침)", nodes, wires, width=10.0, height=6.0)
 
 
 def _gru() -> Picture:
@@ -141,16 +141,16 @@ def _gru() -> Picture:
         Wire(((N_X, LAYER_Y + BOX_H / 2), (N_X, MID_Y - R)), ("n", "write")),
         Wire(((N_X, MID_Y + R), (N_X, H_Y - R)), ("write", "add")),
     )
-    return Picture("GRU 셀 한 단계 (reset_after=True): 상태는 $h$ 하나, $z$가 남길 몫과 쓸 몫을 함께 정함",
+    return Picture("GRU 셀 한 시점 (reset_after=True): 상태는 $h$ 하나, $z$가 남길 몫과 쓸 몫을 함께 정함",
                    nodes, wires, width=10.0, height=6.0)
 
 
-def _label(ax, w: Wire, colour, alpha) -> None:
+def _label(ax, w: Wire, colour, alpha, k: float = 1.0) -> None:
     """Put a wire's label just outside its start or end, along the wire's direction."""
     pts, off = w.points, 0.15
     if w.label_at == "above":  # over the middle of the first segment, clear of the boxes' tops
         (x0, y0), (x1, y1) = pts[0], pts[1]
-        ax.text((x0 + x1) / 2, max(y0, y1) + BOX_H / 2 + 0.1, w.label, ha="center", va="bottom", fontsize=12,
+        ax.text((x0 + x1) / 2, max(y0, y1) + BOX_H / 2 + 0.1, w.label, ha="center", va="bottom", fontsize=12 * k,
                 color=colour, alpha=alpha)
         return
     if w.label_at == "start":  # outside the first point, against the first segment's direction
@@ -159,10 +159,10 @@ def _label(ax, w: Wire, colour, alpha) -> None:
         (x, y), (dx, dy) = pts[-1], (pts[-1][0] - pts[-2][0], pts[-1][1] - pts[-2][1])
     if abs(dx) >= abs(dy):
         ax.text(x + off if dx > 0 else x - off, y, w.label, ha="left" if dx > 0 else "right", va="center",
-                fontsize=12, color=colour, alpha=alpha)
+                fontsize=12 * k, color=colour, alpha=alpha)
     else:
         ax.text(x, y + off if dy > 0 else y - off, w.label, ha="center", va="bottom" if dy > 0 else "top",
-                fontsize=12, color=colour, alpha=alpha)
+                fontsize=12 * k, color=colour, alpha=alpha)
 
 
 PICTURES = {"rnn": _rnn, "lstm": _lstm, "gru": _gru}
@@ -180,6 +180,8 @@ def draw_cell(cell: str, highlight=(), *, title: str | None = None, figsize=(9.0
 
     ``highlight``: names from :func:`parts` (e.g. ``("f", "keep")`` for the LSTM's forget gate);
     those parts and the wires between them are drawn in red, everything else faded.
+    ``figsize``: (width, height) in inches; text scales with the picture (relative to the default
+    9 x 5.4), so a smaller figure keeps its labels clear of the wires.
     """
     names = parts(cell)
     if isinstance(highlight, str):
@@ -189,6 +191,10 @@ def draw_cell(cell: str, highlight=(), *, title: str | None = None, figsize=(9.0
     unknown = [h for h in highlight if h not in names]
     if unknown:
         raise ValueError(f"highlight has unknown parts {unknown}; the {cell} picture has {names}")
+    if (not isinstance(figsize, (tuple, list)) or len(figsize) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in figsize)):
+        raise ValueError(f"figsize must be (width, height) in inches, two positive numbers, got {figsize!r}")
+    k = min(figsize[0] / 9.0, figsize[1] / 5.4)  # text scale: the drawing shrinks with the figure
     pic = PICTURES[cell]()
     lit = set(highlight)
 
@@ -216,7 +222,7 @@ def draw_cell(cell: str, highlight=(), *, title: str | None = None, figsize=(9.0
         else:
             ax.plot([x0, x1], [y0, y1], color=colour, alpha=alpha, linewidth=lw)
         if w.label:
-            _label(ax, w, colour, alpha)
+            _label(ax, w, colour, alpha, k)
     for n in pic.nodes:
         on = not lit or n.name in lit
         alpha = 1.0 if on else FADE
@@ -225,21 +231,23 @@ def draw_cell(cell: str, highlight=(), *, title: str | None = None, figsize=(9.0
             patch = mpatches.FancyBboxPatch((n.x - BOX_W / 2, n.y - BOX_H / 2), BOX_W, BOX_H, boxstyle="round,pad=0.02",
                                             facecolor=LAYER_COLOUR, edgecolor=edge, linewidth=2.2 if edge == ACCENT else 1.2,
                                             alpha=alpha, zorder=3)
-            ax.text(n.x, n.y, n.label, ha="center", va="center", fontsize=12, alpha=alpha, zorder=4)
+            ax.text(n.x, n.y, n.label, ha="center", va="center", fontsize=12 * k, alpha=alpha, zorder=4)
             if n.note:  # below the box, right of the wire that comes up into it: no line crosses it
-                ax.text(n.x + NOTE_DX, n.y - BOX_H / 2 - 0.22, n.note, ha="left", va="top", fontsize=NOTE_SIZE,
+                ax.text(n.x + NOTE_DX, n.y - BOX_H / 2 - 0.22, n.note, ha="left", va="top", fontsize=NOTE_SIZE * k,
                         alpha=alpha, zorder=4)
         else:
             patch = mpatches.Circle((n.x, n.y), R, facecolor=OP_COLOUR, edgecolor=edge,
                                     linewidth=2.2 if edge == ACCENT else 1.2, alpha=alpha, zorder=3)
-            ax.text(n.x, n.y, n.label, ha="center", va="center", fontsize=11 if len(n.label) < 3 else 8, alpha=alpha, zorder=4)
+            ax.text(n.x, n.y, n.label, ha="center", va="center", fontsize=(11 if len(n.label) < 3 else 8) * k, alpha=alpha,
+                    zorder=4)
             if n.note:
-                ax.text(n.x + R + 0.08, n.y + R, n.note, ha="left", va="bottom", fontsize=NOTE_SIZE, alpha=alpha, zorder=4)
+                ax.text(n.x + R + 0.08, n.y + R, n.note, ha="left", va="bottom", fontsize=NOTE_SIZE * k, alpha=alpha,
+                        zorder=4)
         ax.add_patch(patch)
     kinds = {n.kind for n in pic.nodes}  # the legend explains only what this picture has
     handles = [mpatches.Patch(facecolor=LAYER_COLOUR, edgecolor=WIRE_COLOUR, label="학습되는 층 (W, b의 열 블록 + σ 또는 tanh)")]
     if "op" in kinds:
         handles.append(mpatches.Circle((0, 0), 0.1, facecolor=OP_COLOUR, edgecolor=WIRE_COLOUR, label="원소별 연산 (가중치 없음)"))
-    ax.legend(handles=handles, loc="upper left", fontsize=10, framealpha=0.9)
+    ax.legend(handles=handles, loc="upper left", fontsize=10 * k, framealpha=0.9)
     ax.set_title(title if title is not None else pic.title)
     return fig

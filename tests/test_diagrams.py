@@ -69,6 +69,8 @@ def test_bad_arguments_name_the_argument_and_the_choices():
         diagrams.draw_cell("lstm", highlight="f")
     with pytest.raises(TypeError, match="highlight must be a tuple of part names, got NoneType"):
         diagrams.draw_cell("gru", highlight=None)
+    with pytest.raises(ValueError, match=r"figsize must be \(width, height\) in inches"):
+        diagrams.draw_cell("lstm", figsize=(9.0,))
     assert diagrams.parts("gru") == ("z", "r", "n", "keep", "one_minus", "write", "add")
 
 
@@ -78,11 +80,12 @@ def _segments(pic):
             yield (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
+@pytest.mark.parametrize("figsize", [(9.0, 5.4), (8.0, 4.8), (7.2, 4.3)])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_no_wire_runs_through_a_label(cell):
+def test_no_wire_runs_through_a_label(cell, figsize):
     # every wire is horizontal or vertical; no segment may cross the drawn extent of any text
     pic = diagrams.PICTURES[cell]()
-    fig = diagrams.draw_cell(cell)
+    fig = diagrams.draw_cell(cell, figsize=figsize)
     ax = fig.axes[0]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
