@@ -139,6 +139,15 @@ def adding_task(T: int, seed: int, *, batch_size: int = 64, n_test: int = 512, d
     return batch_fn, test
 
 
+def init_model(cell, hidden_size: int, seed: int, *, dtype=np.float32, **cell_kwargs) -> dict:
+    """The untrained regressor :func:`adding_run` starts from for ``seed`` (its ``init`` stream).
+
+    A fresh copy every call: compare a trained ``Run.model`` with where it started.
+    """
+    init_ss = np.random.SeedSequence(seed).spawn(3)[0]
+    return models.init_regressor(cell, 2, hidden_size, 1, np.random.default_rng(init_ss), dtype=dtype, **cell_kwargs)
+
+
 def adding_run(
     cell,
     T: int,
@@ -170,8 +179,7 @@ def adding_run(
     ``data.ADDING_BASELINE_MSE`` = 1/6 in expectation.
     """
     label = cell.CELL.name if label is None else label
-    init_ss = np.random.SeedSequence(seed).spawn(3)[0]
-    model = models.init_regressor(cell, 2, hidden_size, 1, np.random.default_rng(init_ss), dtype=dtype, **cell_kwargs)
+    model = init_model(cell, hidden_size, seed, dtype=dtype, **cell_kwargs)
     batch_fn, test = adding_task(T, seed, batch_size=batch_size, n_test=n_test, dtype=dtype)
     start = time.perf_counter()
     run = fit_regressor(
