@@ -35,11 +35,14 @@ def context(browser):
 
 
 @pytest.fixture(scope="module")
-def measured(context, tmp_path_factory):
-    """{lesson stem: [SlideFit, ...]} for every lesson, measured in one browser session."""
+def measured(request, context, tmp_path_factory):
+    """{lesson stem: [SlideFit, ...]} for the selected lessons (``-k``), measured in one browser session."""
+    selected = [item.callspec.params["lesson"] for item in request.session.items
+                if item.originalname == "test_every_slide_fits_1280x720" and hasattr(item, "callspec")]
+    lessons = [p for p in LESSONS if p in selected] or LESSONS
     out = tmp_path_factory.mktemp("fit-decks")
     t0 = time.monotonic()
-    decks = slide_fit.build_decks(LESSONS, out)
+    decks = slide_fit.build_decks(lessons, out)
     t1 = time.monotonic()
     results = {stem: slide_fit.measure_deck(context, deck, stem) for stem, deck in decks.items()}
     n = sum(map(len, results.values()))
