@@ -184,15 +184,9 @@ def char_lm_dropout_masks(model: dict, shape: tuple, p: float, rng) -> list:
 
 
 def char_lm_loss_dropout(cell, model: dict, inputs: np.ndarray, targets: np.ndarray, states0=None, *, masks: list):
-    """:func:`char_lm_loss` with dropout on the output of every layer.
-
-    ``masks[l]`` (N, T, H), e.g. from :func:`char_lm_dropout_masks`, multiplies layer l's
-    ``hs`` where it leaves the layer: toward layer l+1's input, and for the top layer toward the
-    read-out. The recurrent path inside a layer (``h_{t-1}`` into step t) and the carried
-    ``states_T`` are not masked, so the state of a layer is the same as without dropout given
-    its input. Returns ``(loss, grads, states_T)``; evaluate with :func:`char_lm_eval`, which
-    uses no dropout.
-    """
+    """:func:`char_lm_loss` with dropout: ``masks[l]`` (N, T, H) multiplies layer l's ``hs``
+    where they leave the layer (to layer l+1, or to the read-out). The recurrent path and the
+    returned ``states_T`` are not masked. Evaluate with :func:`char_lm_eval` (no dropout)."""
     layers = model["layers"]
     if not isinstance(masks, list) or len(masks) != len(layers):
         raise ValueError(f"masks must be a list of {len(layers)} arrays (one per layer), got {type(masks).__name__}"
@@ -201,13 +195,11 @@ def char_lm_loss_dropout(cell, model: dict, inputs: np.ndarray, targets: np.ndar
         states0 = [None] * len(layers)
     if not isinstance(states0, list) or len(states0) != len(layers):
         raise ValueError(f"states0 must be None or a list of {len(layers)} states (one per layer)")
-    V_size = model["W_y"].shape[1]
-    dtype = model["W_y"].dtype
-    hs = one_hot(inputs, V_size, dtype=dtype)  # (N, T, V)
+    hs = one_hot(inputs, model["W_y"].shape[1], dtype=model["W_y"].dtype)  # (N, T, V)
     states_T, caches = [], []
     for params, s0, mask in zip(layers, states0, masks):
         hs, s_T, cache = cell.forward(hs, params, s0)  # (N, T, H)
-        hs = dropout_forward(hs, mask)
+        hs = dropout_forward(hs, mask)  # dropout between layers
         states_T.append(s_T)
         caches.append(cache)
     scores, lin_cache = linear_forward(hs, model["W_y"], model["b_y"])  # (N, T, V)
