@@ -25,6 +25,7 @@ import secrets
 import shutil
 import symtable
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,28 +299,34 @@ def test_solution_passes_and_every_wrong_answer_fails(lesson, tmp_path, capsys):
     sanitize = sanitize_file(lesson.parent)
     seed = new_seed()
     start = time.perf_counter()
-    trusted = reference_values(ref, seed, lesson.parent, check.DEFAULT_TIMEOUT, _probe_env())
-    broken = {n: why for n, (values, why) in trusted.items() if values is None}
-    assert not broken, f"hidden checks fail on the lesson's own solution: {broken}"
-
-    result = run_submission(_student(lesson, ref, solved), sanitize, lessons_dir=lesson.parent,
-                            sandbox=level, seed=seed, hidden_reference=trusted)
-    assert result.ok, check.format_report(result)
-
     runs = plan_runs(nb, ref)
-    let_through = []
-    for run in runs:
-        answers = dict(solved)
-        for m in run:
-            answers[m.exercise] = m.source
-        last = max(m.exercise for m in run)
-        sub = _student(lesson, ref, answers, cut_after=ref.exercises[last - 1].check_cell_id)
-        res = run_submission(sub, sanitize, lessons_dir=lesson.parent, sandbox=level, seed=seed,
-                             hidden_reference=trusted)
-        for m in run:
-            e = res.exercises[m.exercise - 1]
-            if e.status == "pass":
-                let_through.append(f"exercise {m.exercise} ({e.title}): wrong answer {m.name!r} passes")
+    # two kernels at a time (a 2-core machine): the trusted run first, the solved notebook and the
+    # mutant runs wait for its values only after their own run
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        trusted = pool.submit(reference_values, ref, seed, lesson.parent, check.DEFAULT_TIMEOUT, _probe_env())
+
+        def run(answers, cut_after=None):
+            sub = _student(lesson, ref, answers, cut_after)
+            return run_submission(sub, sanitize, lessons_dir=lesson.parent, sandbox=level, seed=seed,
+                                  hidden_reference=trusted)
+
+        solved_run = pool.submit(run, solved)
+        mutant_runs = []
+        for group in runs:
+            answers = {**solved, **{m.exercise: m.source for m in group}}
+            last = max(m.exercise for m in group)
+            mutant_runs.append((group, pool.submit(run, answers, ref.exercises[last - 1].check_cell_id)))
+        broken = {n: why for n, (values, why) in trusted.result().items() if values is None}
+        assert not broken, f"hidden checks fail on the lesson's own solution: {broken}"
+        result = solved_run.result()
+        assert result.ok, check.format_report(result)
+        let_through = []
+        for group, fut in mutant_runs:
+            res = fut.result()
+            for m in group:
+                e = res.exercises[m.exercise - 1]
+                if e.status == "pass":
+                    let_through.append(f"exercise {m.exercise} ({e.title}): wrong answer {m.name!r} passes")
     with capsys.disabled():
         n = sum(len(r) for r in runs)
         print(f"\n[wrong answers] {lesson.stem}: {n} wrong answer(s) in {len(runs)} run(s), "
