@@ -107,18 +107,40 @@ def build_decks(notebooks: list[Path], out: Path) -> dict[str, Path]:
 
 
 _SETTLE_JS = r"""
-() => new Promise(resolve => {
-  const done = () => requestAnimationFrame(() => requestAnimationFrame(resolve));
-  if (window.MathJax && MathJax.Hub && MathJax.Hub.Queue) { MathJax.Hub.Queue(done); } else { done(); }
-})
+async () => {
+  // Wait until MathJax is idle and has typeset every equation on the current slide at its
+  // displayed size: the deck re-renders a slide's math when it is shown (a slide typeset while
+  // hidden has zero-width equations), and that happens a moment after Reveal.slide() returns.
+  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const idle = () => new Promise(r => (window.MathJax && MathJax.Hub && MathJax.Hub.Queue) ? MathJax.Hub.Queue(r) : r());
+  const pause = ms => new Promise(r => setTimeout(r, ms));
+  const s = Reveal.getCurrentSlide();
+  let last = -1;
+  for (let i = 0; i < 60; i++) {
+    await frame();
+    await idle();
+    await frame();
+    // every equation (a math/tex script) outside speaker notes and folded code has a rendered,
+    // visible MathJax element just before it
+    const pending = Array.from(s.querySelectorAll('script[type^="math/tex"]'))
+      .filter(sc => !sc.closest('aside.notes, details:not([open])'))
+      .filter(sc => {
+        const out = sc.previousElementSibling;
+        return !(out && (out.classList.contains('MathJax') || out.classList.contains('MathJax_Display'))
+                 && out.getBoundingClientRect().width > 0);
+      }).length;
+    const h = s.scrollHeight;
+    if (!pending && h === last) return i;
+    last = h;
+    await pause(50);
+  }
+  return -1;
+}
 """
 
 _MEASURE_JS = r"""
-async ([width, height]) => {
-  const settle = () => new Promise(resolve => {
-    const done = () => requestAnimationFrame(() => requestAnimationFrame(resolve));
-    if (window.MathJax && MathJax.Hub && MathJax.Hub.Queue) { MathJax.Hub.Queue(done); } else { done(); }
-  });
+async ([width, height, settleSrc]) => {
+  const settle = eval(settleSrc);
   Reveal.configure({transition: 'none', backgroundTransition: 'none', fragments: true});
   const slides = Reveal.getSlides();
   const out = [];
@@ -172,7 +194,7 @@ def measure_deck(context, deck: Path, stem: str | None = None, screenshots: Path
         cfg = page.evaluate("() => [Reveal.getConfig().width, Reveal.getConfig().height]")
         if [int(cfg[0]), int(cfg[1])] != [WIDTH, HEIGHT]:
             raise RuntimeError(f"{deck.name}: deck is {cfg[0]}x{cfg[1]}, expected {WIDTH}x{HEIGHT}")
-        rows = page.evaluate(_MEASURE_JS, [WIDTH, HEIGHT])
+        rows = page.evaluate(_MEASURE_JS, [WIDTH, HEIGHT, _SETTLE_JS])
         fits = [SlideFit(deck=stem or deck.name.split(".")[0], **r) for r in rows]
         if screenshots is not None:
             screenshots.mkdir(parents=True, exist_ok=True)
