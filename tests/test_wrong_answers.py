@@ -10,20 +10,23 @@ Each lesson's exercise cells carry ``metadata.coursework_author`` (docs/coursewo
 3. every wrong answer, put into the exercise notebook with the other exercises solved, makes
    its exercise not pass.
 
-Several wrong answers share one run when their exercises cannot influence each other (no name
-that one defines or uses reaches the other's cells, found statically); a run stops after the
-check cell of its last mutated exercise (later cells cannot change those verdicts). The
+The k-th wrong answers of all exercises share one run. After the check cell of each mutated
+exercise the run re-executes the lesson's solution and check cell of that exercise and fingerprints the kernel's
+namespace (arrays, numbers, generator states, function code); a later exercise's verdict in the
+same run counts only if every earlier fingerprint equals the one the solved run takes at the same
+place, i.e. the later exercise ran on exactly the honest state. Wrong answers whose verdict does
+not count that way (or whose exercise a static analysis says is reachable from an earlier one
+whose state could not be fingerprinted) are run again on their own. A run stops after the check
+cell of its last mutated exercise (later cells cannot change those verdicts). The
 fixture lesson ``93_fixture_hidden`` runs the same way, so the machinery is tested whatever
 state the real lessons' metadata is in.
 """
 
 from __future__ import annotations
 
-import builtins
 import copy
 import secrets
 import shutil
-import symtable
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,11 +38,10 @@ from course_tools import check
 from course_tools.coursework import sandbox as sb
 from course_tools.coursework.checker import run_submission
 from course_tools.coursework.generate import lesson_files, make_exercise_notebook, sanitize_file
-from course_tools.coursework.hidden import new_seed, reference_values
-from course_tools.coursework.lesson import author_meta, has_solution, hidden_check_of, wrong_answers_of
+from course_tools.coursework.hidden import hidden_cell, new_seed, reference_values
+from course_tools.coursework.lesson import HiddenCheck, author_meta, has_solution, hidden_check_of, wrong_answers_of
 from course_tools.coursework.notebook import (
     CourseworkError,
-    bound_names,
     cell_source,
     read_notebook,
     write_notebook,
@@ -153,29 +155,6 @@ def mutate(source: str, wrong) -> str:
 # ----------------------------------------------------------------- grouping the mutants
 
 
-def globals_used(source: str) -> set:
-    """Names a cell (or a hidden check) looks up at module level, found with symtable."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        source = TransformerManager().transform_cell(source)
-        table = symtable.symtable(source, "<cell>", "exec")
-    except Exception:  # not Python: count every word, which only makes runs smaller
-        import re
-
-        return set(re.findall(r"[A-Za-z_]\w*", source))
-    names, todo = set(), [table]
-    while todo:
-        t = todo.pop()
-        for s in t.get_symbols():
-            if t.get_type() == "module" and (s.is_referenced() or s.is_assigned()):
-                names.add(s.get_name())
-            elif t.get_type() != "module" and (s.is_global() or s.is_declared_global()):
-                names.add(s.get_name())
-        todo.extend(t.get_children())
-    return names
-
-
 @dataclass
 class Mutant:
     exercise: int
@@ -183,80 +162,92 @@ class Mutant:
     source: str
 
 
-def _imports(nb: dict) -> set:
-    """Names bound by import statements (modules, library functions): shared by all, never tainted."""
-    out = set()
-    for c in nb["cells"]:
-        if c["cell_type"] == "code":
-            for line in cell_source(c).splitlines():
-                if line.lstrip().startswith(("import ", "from ")):
-                    out |= set(bound_names(line.strip()))
-    return out
-
-
-def dependencies(nb: dict, ref) -> dict:
-    """``{i: {j, ...}}``: exercises j > i whose cells a change in exercise i can reach."""
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    pos = {c.get("id"): k for k, c in enumerate(code)}
-    shared = _imports(nb) | set(dir(builtins))
-    mutants = {ex.number: [cell_source(code[pos[ex.cell_id]])] for ex in ref.exercises}
-    for ex in ref.exercises:
-        for w in wrong_answers_of(code[pos[ex.cell_id]]):
-            try:
-                mutants[ex.number].append(mutate(mutants[ex.number][0], w))
-            except ValueError:
-                pass
-    reads = {}
-    for ex in ref.exercises:
-        hidden = ref.hidden.get(ex.number)
-        reads[ex.number] = set().union(
-            *(globals_used(s) for s in mutants[ex.number]),
-            globals_used(cell_source(code[pos[ex.check_cell_id]])),
-            globals_used(hidden.source) - {"hidden"} if hidden else set(),
-        )
-    deps = {}
-    for ex in ref.exercises:
-        tainted = set().union(*(globals_used(s) for s in mutants[ex.number])) - shared
-        deps[ex.number] = set()
-        for k in range(pos[ex.cell_id] + 1, len(code)):
-            src = cell_source(code[k])
-            if globals_used(src) & tainted:
-                tainted |= set(bound_names(src)) - shared
-        for later in ref.exercises:
-            if later.number > ex.number and reads[later.number] & tainted:
-                deps[ex.number].add(later.number)
-    return deps
-
-
 def plan_runs(nb: dict, ref) -> list:
-    """Groups of mutants, each group one run: at most one mutant per exercise, and no mutated
-    exercise that an earlier mutated exercise of the same run can reach."""
+    """Groups of mutants, one run each: the k-th wrong answer of every exercise (their
+    independence is checked at run time with fingerprints, see the module docstring)."""
     cells = {c.get("id"): c for c in nb["cells"]}
-    pending = []
+    runs: list = []
     for ex in ref.exercises:
         src = cell_source(cells[ex.cell_id])
         for k, w in enumerate(wrong_answers_of(cells[ex.cell_id])):
-            pending.append((k, Mutant(ex.number, w["name"], mutate(src, w))))
-    deps = dependencies(nb, ref)
-    runs = []
-    pending.sort(key=lambda km: (km[0], km[1].exercise))
-    while pending:
-        run, rest = [], []
-        for k, m in pending:
-            if any(r.exercise == m.exercise or m.exercise in deps[r.exercise] or r.exercise in deps[m.exercise]
-                   for r in run):
-                rest.append((k, m))
-            else:
-                run.append(m)
-        runs.append(run)
-        pending = rest
+            if len(runs) <= k:
+                runs.append([])
+            runs[k].append(Mutant(ex.number, w["name"], mutate(src, w)))
     return runs
 
 
 # --------------------------------------------------------------------------- the runs
 
+FP_BASE = 1000  # hidden-cell numbers of the fingerprints (never an exercise number)
+FINGERPRINT = '''def hidden(rng):
+    import hashlib, types
+    import numpy as np
+    h = hashlib.sha256()
+    opaque = ("matplotlib", "ipywidgets", "IPython", "traitlets", "ipykernel", "tqdm")
 
-def _student(lesson: Path, ref, answers: dict, cut_after: str | None = None):
+    def code(c):
+        h.update(c.co_code + repr(c.co_names).encode())
+        for k in c.co_consts:
+            code(k) if isinstance(k, types.CodeType) else h.update(repr(k).encode())
+
+    def feed(v, depth=0):
+        if depth > 5:
+            h.update(b"deep")
+        elif isinstance(v, np.ndarray):
+            h.update(repr((v.dtype.str, v.shape)).encode())
+            h.update(np.ascontiguousarray(v).tobytes() if v.dtype.kind in "biufc" else repr(v.tolist()).encode())
+        elif isinstance(v, (bool, int, float, complex, str, bytes, type(None), np.generic)):
+            h.update(repr(v).encode())
+        elif isinstance(v, (list, tuple)):
+            h.update(b"[%d" % len(v))
+            for x in v:
+                feed(x, depth + 1)
+        elif isinstance(v, dict):
+            h.update(b"{%d" % len(v))
+            for k in v:
+                feed(k, depth + 1)
+                feed(v[k], depth + 1)
+        elif isinstance(v, (set, frozenset)):
+            h.update(repr(sorted(repr(x) for x in v)).encode())
+        elif isinstance(v, np.random.Generator):
+            h.update(repr(v.bit_generator.state).encode())
+        elif isinstance(v, types.FunctionType):
+            code(v.__code__)
+        elif isinstance(v, (types.ModuleType, type)) or type(v).__module__.split(".")[0] in opaque:
+            h.update(str(getattr(v, "__name__", type(v).__name__)).encode())
+        elif hasattr(v, "__dict__"):
+            h.update(type(v).__name__.encode())
+            feed(dict(vars(v)), depth + 1)
+        else:
+            h.update(type(v).__name__.encode())
+
+    ns = globals()
+    for name in sorted(ns):
+        if not name.startswith("_") and name not in ("In", "Out", "exit", "quit", "get_ipython", "hidden"):
+            h.update(name.encode())
+            feed(ns[name])
+    return {"fp": np.frombuffer(h.digest(), dtype=np.uint8).copy()}
+'''
+
+
+def _fingerprint_cell(number: int) -> dict:
+    cell = hidden_cell(FP_BASE + number, HiddenCheck(FINGERPRINT), 0)
+    cell["id"] = f"cw-test-fp-{number}"
+    cell["metadata"]["tags"] = ["nbval-ignore-output"]  # an ordinary cell to the checker
+    return cell
+
+
+def _restore_cell(number: int, solution: str) -> dict:
+    return {"cell_type": "code", "execution_count": None, "id": f"cw-test-restore-{number}",
+            "metadata": {"tags": ["nbval-ignore-output"]}, "outputs": [], "source": solution}
+
+
+def _fingerprints(result) -> dict:
+    return {n - FP_BASE: bytes(v["fp"]) if v is not None else None
+            for n, (v, _) in result.hidden.items() if n >= FP_BASE}
+
+
+def _student(lesson: Path, ref, answers: dict, cut_after: str | None = None, after: dict | None = None):
     """A prepared submission with ``answers`` (exercise number -> source) in the exercise cells,
     saved where students keep it (notebooks/exercises/ for real lessons)."""
     nb = copy.deepcopy(ref.nb)
@@ -281,6 +272,18 @@ def _student(lesson: Path, ref, answers: dict, cut_after: str | None = None):
         sub.reference.exercises = [e for e in sub.reference.exercises if e.check_cell_id in kept]
         sub.reference.hidden = {e.number: sub.reference.hidden[e.number] for e in sub.reference.exercises
                                 if e.number in sub.reference.hidden}
+    if after:  # extra cells after some check cells; fingerprints are read back as hidden values
+        sub.reference = copy.copy(sub.reference)
+        sub.reference.hidden = dict(sub.reference.hidden)
+        cells = []
+        for cell in copy.deepcopy(sub.reference.nb["cells"]):
+            cells.append(cell)
+            for extra in after.get(cell.get("id"), []):
+                cells.append(extra)
+                if extra["id"].startswith("cw-test-fp-"):
+                    n = int(extra["id"].rsplit("-", 1)[1])
+                    sub.reference.hidden[FP_BASE + n] = HiddenCheck(FINGERPRINT)
+        sub.reference.nb = {**sub.reference.nb, "cells": cells}
     return sub
 
 
@@ -300,48 +303,57 @@ def test_solution_passes_and_every_wrong_answer_fails(lesson, tmp_path, capsys):
     seed = new_seed()
     start = time.perf_counter()
     runs = plan_runs(nb, ref)
+    checks = {e.number: e.check_cell_id for e in ref.exercises}
+    check_src = {e.number: cell_source(cells[e.check_cell_id]) for e in ref.exercises}
+    fp_everywhere = {checks[e.number]: [_fingerprint_cell(e.number)] for e in ref.exercises[:-1]}
+
+    def run_plan(group):
+        mutated = {m.exercise for m in group}
+        last = max(mutated)
+        after = {checks[n]: ([_restore_cell(n, solved[n] + "\n" + check_src[n])] if n in mutated else [])
+                 + [_fingerprint_cell(n)]
+                 for n in range(1, last)}
+        return {**solved, **{m.exercise: m.source for m in group}}, checks[last], after
+
     # two kernels at a time (a 2-core machine): the trusted run first, the solved notebook and the
     # mutant runs wait for its values only after their own run
     with ThreadPoolExecutor(max_workers=2) as pool:
         trusted = pool.submit(reference_values, ref, seed, lesson.parent, check.DEFAULT_TIMEOUT, _probe_env())
 
-        def run(answers, cut_after=None):
-            sub = _student(lesson, ref, answers, cut_after)
+        def run(answers, cut_after=None, after=None):
+            sub = _student(lesson, ref, answers, cut_after, after)
             return run_submission(sub, sanitize, lessons_dir=lesson.parent, sandbox=level, seed=seed,
                                   hidden_reference=trusted)
 
-        solved_run = pool.submit(run, solved)
-        mutant_runs = []
-        for group in runs:
-            answers = {**solved, **{m.exercise: m.source for m in group}}
-            last = max(m.exercise for m in group)
-            mutant_runs.append((group, pool.submit(run, answers, ref.exercises[last - 1].check_cell_id)))
+        solved_run = pool.submit(run, solved, None, fp_everywhere)
+        mutant_runs = [(group, pool.submit(run, *run_plan(group))) for group in runs]
         broken = {n: why for n, (values, why) in trusted.result().items() if values is None}
         assert not broken, f"hidden checks fail on the lesson's own solution: {broken}"
         result = solved_run.result()
         assert result.ok, check.format_report(result)
-        let_through = []
+        honest = _fingerprints(result)
+        let_through, again = [], []
         for group, fut in mutant_runs:
             res = fut.result()
-            for m in group:
-                e = res.exercises[m.exercise - 1]
-                if e.status == "pass":
-                    let_through.append(f"exercise {m.exercise} ({e.title}): wrong answer {m.name!r} passes")
+            seen = _fingerprints(res)
+            for m in sorted(group, key=lambda m: m.exercise):
+                earlier = [i.exercise for i in group if i.exercise < m.exercise]
+                if any(seen.get(i) is None or seen.get(i) != honest.get(i) for i in earlier):
+                    again.append(m)  # an earlier wrong answer may have left a trace: run alone
+                elif res.exercises[m.exercise - 1].status == "pass":
+                    let_through.append(m)
+        alone = [(m, pool.submit(run, *run_plan([m]))) for m in again]
+        let_through += [m for m, fut in alone if fut.result().exercises[m.exercise - 1].status == "pass"]
+    let_through = [f"exercise {m.exercise} ({ref.exercises[m.exercise - 1].title}): wrong answer {m.name!r} passes"
+                   for m in let_through]
     with capsys.disabled():
         n = sum(len(r) for r in runs)
-        print(f"\n[wrong answers] {lesson.stem}: {n} wrong answer(s) in {len(runs)} run(s), "
+        print(f"\n[wrong answers] {lesson.stem}: {n} wrong answer(s) in {len(runs)} + {len(again)} run(s), "
               f"{time.perf_counter() - start:.1f} s")
     assert not let_through, "the checker lets wrong answers through:\n" + "\n".join(let_through)
 
 
-def test_grouping_keeps_dependent_exercises_apart():
-    nb = read_notebook(FIXTURE_DIR / "91_fixture_gates.ipynb")
-    ref = _reference(FIXTURE_DIR / "91_fixture_gates.ipynb")
-    deps = dependencies(nb, ref)
-    assert 2 in deps[1]  # exercise 2 calls exercise 1's my_sigmoid
-    assert 3 not in deps[1] and deps[2] == {3}  # exercise 2 reads x, exercise 3 too (conservative)
-    nb93 = read_notebook(FIXTURE)
-    ref93 = _reference(FIXTURE)
-    assert dependencies(nb93, ref93) == {1: set(), 2: set(), 3: set()}
-    runs = plan_runs(nb93, ref93)
-    assert [sorted(m.exercise for m in r) for r in runs] == [[1, 2, 3], [1, 2]]
+def test_kth_wrong_answers_share_a_run():
+    runs = plan_runs(read_notebook(FIXTURE), _reference(FIXTURE))
+    assert [[m.exercise for m in r] for r in runs] == [[1, 2, 3], [1, 2]]
+    assert [m.name for m in runs[1]] == ["tanh instead of sigmoid", "always rescales"]

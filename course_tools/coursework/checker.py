@@ -80,6 +80,7 @@ def run_submission(
             hidden_reference = hidden_reference.result()
     result = analyse(sub, without_hidden_records(merged, data))
     result.notes.extend(notes)
+    result.hidden = data.get("hidden", {})
     if hidden:
         apply_hidden(result, sub, data.get("hidden", {}), hidden_reference or {})
     return result

@@ -63,6 +63,7 @@ class CheckResult:
     exercises: list
     others: list  # CellFailure outside any exercise, not explained by one
     notes: list
+    hidden: dict = field(default_factory=dict)  # number -> (values, reason) the run's hidden cells wrote
 
     @property
     def ok(self) -> bool:
