@@ -39,7 +39,7 @@ MACHINERY_CODE = re.compile(r"nbval|pytest", re.IGNORECASE)
 REDRAW_TEXT = re.compile(r"다시 그린 횟수|\bredraws?\b")
 REDRAW_SOURCE = re.compile(r"\.redraws\b")
 PERCENT_BAR = re.compile(r"(\d{1,3})%\|")
-COUNT_BAR = re.compile(r"\|\s*(\d+)/(\d+)")
+COUNT_BAR = re.compile(r"\d+%\|[^|\n]*\|\s*(\d+)/(\d+)")  # tqdm's "37%|###  | 74/200"
 START_LINE = re.compile(r"학습 최대 \d+단계")
 FINISH_LINE = re.compile(r"학습 \d+/\d+단계 완료|단계 전에 학습을 멈춤|발산해 학습을 멈춤")
 SELF_CHECK = re.compile(r"\.self_check\(|\.value\s*=(?!=)")
@@ -228,6 +228,7 @@ def test_checks_flag_known_violations_and_pass_clean_cells():
         _code("train(...)", [_display("a: 학습 최대 200단계"), _stream("a: 학습 200/200단계 완료\n")]),
         _code("train(...)", [_display("b: 학습 최대 200단계"), _stream("b: 멈춤 조건을 만족해 200단계 전에 학습을 멈춤\n")]),
         _code("print('정확도 100%|')", [_stream("100%| 200/200\n")]),
+        _code("print(table)", [_stream("| LSTM H=16 | 0/3 | 3/3 |\n| 성공률 | 50% | 2/4 |\n")]),
         _code("panel.self_check(f=0.5)", slide="skip", source_hidden=True, outputs_hidden=True),
     )
     assert machinery_violations(good) == [] and output_violations(good) == [] and self_check_violations(good) == []
