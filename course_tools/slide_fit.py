@@ -72,7 +72,7 @@ class SlideFit:
 
     def describe(self) -> str:
         parts = [f"slide {self.number:3d} ({self.h}.{self.v})", f"cell {self.cell or '?'}",
-                 f"height {self.ratio:.2f}x"]
+                 f"height {self.ratio:.2f}x ({self.height:.0f} of {HEIGHT} px)"]
         if self.wide > 1 + TOLERANCE / WIDTH:
             parts.append(f"width {self.wide:.2f}x")
         if self.heading:
