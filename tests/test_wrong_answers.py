@@ -183,7 +183,7 @@ FINGERPRINT = '''def hidden(rng):
     import hashlib, types
     import numpy as np
     h = hashlib.sha256()
-    opaque = ("matplotlib", "ipywidgets", "IPython", "traitlets", "ipykernel", "tqdm")
+    opaque = ("matplotlib", "ipywidgets", "IPython", "traitlets", "ipykernel", "tqdm", "lstmlib.widgets")
 
     def code(c):
         h.update(c.co_code + repr(c.co_names).encode())
@@ -213,7 +213,7 @@ FINGERPRINT = '''def hidden(rng):
             h.update(repr(v.bit_generator.state).encode())
         elif isinstance(v, types.FunctionType):
             code(v.__code__)
-        elif isinstance(v, (types.ModuleType, type)) or type(v).__module__.split(".")[0] in opaque:
+        elif isinstance(v, (types.ModuleType, type)) or type(v).__module__.startswith(opaque):
             h.update(str(getattr(v, "__name__", type(v).__name__)).encode())
         elif hasattr(v, "__dict__"):
             h.update(type(v).__name__.encode())
