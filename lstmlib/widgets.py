@@ -46,7 +46,8 @@ class FigurePanel(W.VBox):
     """Sliders above an image of ``draw(**values)``; redraws when any slider moves.
 
     Attributes: ``sliders`` (dict name -> slider), ``image`` (the ipywidgets.Image),
-    ``redraws`` (how many times the figure was drawn, initial draw included).
+    ``redraws`` (how many times the figure was drawn, initial draw included; for tests, not
+    for printing in a lesson). A lesson's hidden self-check cell calls :meth:`self_check`.
     """
 
     def __init__(self, draw: Callable, sliders: dict, *, width: int = 900):
