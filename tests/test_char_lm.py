@@ -1,5 +1,6 @@
-"""Lesson 10's language model: the training script (truncated BPTT, early stopping, determinism),
-sampling, and the checkpoint shipped in data/checkpoints/."""
+"""Lesson 10's language models: the training script (truncated BPTT, dropout, best-checkpoint
+selection, determinism, the comparable bits-per-character measure, sample statistics), sampling,
+and the checkpoints shipped in data/checkpoints/."""
 
 import hashlib
 import importlib.util
@@ -8,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmlib import checkpoint, data, lstm, models
+from lstmlib import checkpoint, data, hangul, lstm, models
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "korean_poems.txt"
 CKPT = ROOT / "data" / "checkpoints" / "char_lm.npz"
+CKPT_SYL = ROOT / "data" / "checkpoints" / "char_lm_syllable.npz"
 
 _spec = importlib.util.spec_from_file_location("train_char_lm", ROOT / "scripts" / "train_char_lm.py")
 script = importlib.util.module_from_spec(_spec)
@@ -21,12 +23,12 @@ _spec.loader.exec_module(script)
 TINY = "산에는 꽃 피네\n꽃이 피네\n갈 봄 여름 없이\n꽃이 피네\n\n" * 6
 
 
-def _tiny_run(n_layers=2, n_steps=30, seed=0, val=False):
+def _tiny_run(n_layers=2, n_steps=30, seed=0, val=False, dropout=0.0):
     vocab = data.build_vocab(TINY)
     ids = data.encode(TINY, vocab)
     return script.train_char_lm(
         ids, vocab.size, n_layers=n_layers, hidden_size=16, batch_size=2, seq_len=8, n_steps=n_steps,
-        lr=2e-2, clip=1.0, seed=seed, val_ids=ids[:40] if val else None, eval_every=10,
+        lr=2e-2, clip=1.0, seed=seed, val_ids=ids[:40] if val else None, eval_every=10, dropout=dropout,
     )
 
 
@@ -51,14 +53,60 @@ def test_the_real_split_holds_out_five_poems():
     assert 500 < len(val_text) < 1500
 
 
-def test_training_is_deterministic():
-    m1, h1 = _tiny_run(seed=4)
-    m2, h2 = _tiny_run(seed=4)
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_training_is_deterministic(dropout):
+    m1, h1 = _tiny_run(seed=4, dropout=dropout)
+    m2, h2 = _tiny_run(seed=4, dropout=dropout)
     f1, f2 = checkpoint.flatten(m1), checkpoint.flatten(m2)
     assert all(np.array_equal(f1[k], f2[k]) for k in f1)
     assert h1["loss"] == h2["loss"]
-    m3, _ = _tiny_run(seed=5)
+    m3, _ = _tiny_run(seed=5, dropout=dropout)
     assert not np.array_equal(checkpoint.flatten(m3)["W_y"], f1["W_y"])
+
+
+def test_dropout_changes_training_and_needs_an_rng():
+    _, h0 = _tiny_run(seed=4)
+    _, h1 = _tiny_run(seed=4, dropout=0.3)
+    assert h0["loss"][0] != h1["loss"][0]
+    with pytest.raises(ValueError, match="dropout > 0 needs rng"):
+        script.tbptt_fns(lstm, [], dropout=0.3)
+
+
+def test_bits_per_char_compares_tokenisations_on_the_same_text():
+    text = "별 하나에 추억과\n별 하나에 사랑과\n"
+    for tokens in ("syl", "jamo"):
+        symbols = script.tokenize("\n" + text, tokens)
+        vocab = data.build_vocab(symbols)
+        ids = data.encode(symbols, vocab)
+        model = models.init_char_lm(lstm, vocab.size, 8, 1, np.random.default_rng(0))
+        bpc = script.bits_per_char(lstm, model, ids, len(text))
+        # an untrained model is close to uniform: log2(V) bits per symbol, symbols per char of them
+        per_symbol = np.log2(vocab.size) * (ids.size - 1) / len(text)
+        assert bpc == pytest.approx(per_symbol, rel=0.02)
+    assert script.detokenize(script.tokenize(text, "jamo"), "jamo") == text
+    with pytest.raises(ValueError, match="tokens must be"):
+        script.tokenize(text, "bpe")
+
+
+def test_word_statistics():
+    assert script.words("별 하나에, 추억과\n'사랑'과 …") == ["별", "하나에", "추억과", "사랑'과"]
+    assert script.multi_syllable(["별", "하나에", "ㄱ가"]) == ["하나에", "ㄱ가"]
+    s = script.word_shares("하나에 추억과 별빛ㄱ 가나", {"하나에", "추억과", "별"})
+    assert s["n_multi"] == 4 and s["corpus_share"] == 0.5
+    assert script.is_hangul_word("하나") and not script.is_hangul_word("하ㄱ")
+
+
+def test_generate_cuts_jamo_samples_at_whole_characters(tiny_trained):
+    model, _ = tiny_trained
+    vocab = data.build_vocab(TINY)  # a syllable vocabulary: generate works in either tokenisation
+    text, symbols = script.generate(model, vocab, "syl", 1.0, n_chars=50)
+    assert text == symbols and len(text) == 50
+    jamo_text = hangul.decompose(TINY)
+    jv = data.build_vocab(jamo_text)
+    jm, _ = script.train_char_lm(data.encode(jamo_text, jv), jv.size, n_layers=1, hidden_size=16, batch_size=2,
+                                 seq_len=8, n_steps=5, lr=2e-2, clip=1.0, seed=0)
+    text, symbols = script.generate(jm, jv, "jamo", 1.0, n_chars=40)
+    assert len(text) == 40 and hangul.compose(symbols) == text
 
 
 def test_two_layer_loss_falls_on_a_tiny_corpus(tiny_trained):
@@ -111,7 +159,7 @@ def test_sampling_is_deterministic_given_the_seed(tiny_trained):
     assert data.decode(sample(0, 0.05, 30), vocab) == data.decode(sample(7, 0.05, 30), vocab) == " 꽃 피네\n꽃이 피네\n갈 봄 여름 없이\n꽃이 피네\n\n산"
 
 
-# --------------------------------------------------------------------------- the shipped checkpoint
+# --------------------------------------------------------------------------- the shipped checkpoints
 
 
 @pytest.fixture(scope="module")
@@ -119,39 +167,71 @@ def shipped():
     return checkpoint.load(CKPT, dtype=np.float64)
 
 
-def test_checkpoint_is_small_and_matches_the_corpus(shipped):
-    assert CKPT.stat().st_size < 2_000_000
-    text = data.load_text(CORPUS)
-    assert shipped.vocab == data.build_vocab(text)
-    assert shipped.meta["corpus_sha256"] == hashlib.sha256(CORPUS.read_bytes()).hexdigest(), (
-        "data/korean_poems.txt changed: rerun scripts/train_char_lm.py"
-    )
-    for key in ("hidden_size", "batch_size", "seq_len", "lr", "clip", "seed", "eval_every"):
-        assert shipped.meta[key] == script.CONFIG[key]
-    assert shipped.meta["n_layers"] == len(shipped.model["layers"]) == 2
+@pytest.fixture(scope="module")
+def shipped_syl():
+    return checkpoint.load(CKPT_SYL, dtype=np.float64)
 
 
-def test_checkpoint_shapes(shipped):
-    V, H = shipped.vocab.size, shipped.meta["hidden_size"]
-    layers = shipped.model["layers"]
-    assert layers[0]["W_x"].shape == (V, 4 * H) and layers[1]["W_x"].shape == (H, 4 * H)
-    assert all(p["W_h"].shape == (H, 4 * H) for p in layers)
-    assert shipped.model["W_y"].shape == (H, V)
-    for n in (1, 2):
-        steps = shipped.arrays[f"L{n}/eval_step"]
-        assert shipped.arrays[f"L{n}/val_loss"].shape == steps.shape
-        assert shipped.arrays[f"L{n}/train_loss"].size == shipped.meta["n_steps"]
+@pytest.fixture(scope="module")
+def real():
+    return script.corpus()
 
 
-def test_checkpoint_reproduces_its_recorded_validation_loss(shipped):
-    _, val_text, titles = script.split_poems(data.load_text(CORPUS))
-    assert titles == shipped.meta["val_titles"]
-    loss = models.char_lm_eval(lstm, shipped.model, data.encode(val_text, shipped.vocab))
-    assert loss == pytest.approx(shipped.meta["best_val"]["2"], abs=2e-3)  # float32 storage
+def test_checkpoints_are_small_and_match_the_corpus(shipped, shipped_syl, real):
+    for path, ck, tokens in ((CKPT, shipped, "jamo"), (CKPT_SYL, shipped_syl, "syl")):
+        assert path.stat().st_size < 2_000_000
+        assert ck.vocab == real[tokens][0]
+        assert ck.meta["corpus_sha256"] == hashlib.sha256(CORPUS.read_bytes()).hexdigest(), (
+            "data/korean_poems.txt changed: rerun scripts/train_char_lm.py"
+        )
+        for key, value in script.RECIPE.items():
+            assert ck.meta[key] == value or key == "n_steps"
+        spec = script.MODELS[ck.meta["model"]]
+        assert spec["tokens"] == tokens == ck.meta["tokens"]
+        assert ck.meta["n_layers"] == len(ck.model["layers"]) == spec["n_layers"]
+        assert ck.model["W_y"].shape == (spec["hidden_size"], ck.vocab.size)
+
+
+def test_every_run_is_recorded_and_the_best_is_shipped(shipped, shipped_syl):
+    res, seeds = shipped.meta["results"], shipped.meta["seeds"]
+    assert len(seeds) >= 3
+    assert sorted(res) == sorted(f"{n}/seed{s}" for n in script.MODELS for s in seeds)
+    for key, r in res.items():
+        steps = shipped.arrays[f"{key}/eval_step"]
+        assert shipped.arrays[f"{key}/val_loss"].shape == steps.shape
+        assert shipped.arrays[f"{key}/train_loss"].size == shipped.meta["n_steps"]
+        assert r["best_step"] in steps.tolist()
+    jamo = [n for n in script.MODELS if script.MODELS[n]["tokens"] == "jamo"]
+    mean = {n: np.mean([res[f"{n}/seed{s}"]["best_bpc"] for s in seeds]) for n in jamo}
+    assert shipped.meta["model"] == min(mean, key=mean.get)
+    for ck in (shipped, shipped_syl):
+        name = ck.meta["model"]
+        assert ck.meta["best_bpc"] == min(res[f"{name}/seed{s}"]["best_bpc"] for s in seeds)
+
+
+def test_checkpoints_reproduce_their_recorded_validation_measure(shipped, shipped_syl, real):
+    for ck in (shipped, shipped_syl):
+        _, _, val_ids = real[ck.meta["tokens"]]
+        bpc = script.bits_per_char(lstm, ck.model, val_ids, len(real["val_text"]))
+        assert bpc == pytest.approx(ck.meta["best_bpc"], abs=2e-3)  # float32 storage
+        assert ck.meta["val_titles"] == real["val_titles"]
+
+
+def test_stored_samples_are_what_the_shipped_models_generate(shipped, shipped_syl, real):
+    for ck in (shipped, shipped_syl):
+        tau = "0.8"
+        text, symbols = script.generate(ck.model, ck.vocab, ck.meta["tokens"], float(tau))
+        assert text == ck.meta["samples"][tau]["text"]
+        assert len(text) == ck.meta["sample_chars"] >= 1000
+        if ck.meta["tokens"] == "jamo":
+            assert hangul.syllable_report(symbols).valid_share == ck.meta["samples"][tau]["valid_syllable_share"]
+    uni = shipped_syl.meta["unigram_sample"]
+    assert script.unigram_sample(real["train_text"], shipped_syl.vocab) == uni["text"]
+    assert sorted(shipped.meta["samples"]) == sorted(f"{t}" for t in script.TEMPERATURES)
 
 
 def test_checkpoint_sampling_is_deterministic(shipped):
-    prime = data.encode("별", shipped.vocab)
+    prime = data.encode("\n", shipped.vocab)
     a = models.char_lm_sample(lstm, shipped.model, prime, 30, np.random.default_rng(0))
     b = models.char_lm_sample(lstm, shipped.model, prime, 30, np.random.default_rng(0))
     assert np.array_equal(a, b)
@@ -162,7 +242,7 @@ def test_checkpoint_sampling_is_deterministic(shipped):
 def test_low_temperature_sampling_is_greedy_decoding_of_the_whole_prefix(shipped):
     """At temperature → 0 each id is the argmax of the scores after re-reading prime + samples from scratch."""
     model, V = shipped.model, shipped.model["W_y"].shape[1]
-    ids = list(data.encode("별 하나에", shipped.vocab))
+    ids = list(data.encode(hangul.decompose("별 하나에"), shipped.vocab))
     sample = models.char_lm_sample(lstm, model, np.array(ids), 8, np.random.default_rng(0), temperature=1e-4)
     for nxt in sample:
         xs = data.one_hot(np.array([ids]), V, dtype=model["W_y"].dtype)
