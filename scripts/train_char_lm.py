@@ -23,8 +23,10 @@ results, and, for each, samples at several temperatures with their measured word
 (training-corpus words and, where Debian's ``hunspell-ko`` is installed, Hunspell's ko_KR
 dictionary). Lesson 10 loads them with ``lstmlib.checkpoint.load``.
 
-RUN_TIME: measured on the course's shared 2-core machine with two worker processes; the script
-prints its wall time at the end (see data/README.md for the figure of the shipped run).
+RUN_TIME: the shipped run took about 50 minutes of wall time with three worker processes on the
+course's 2-core machine while it was shared by seven other sessions (see data/README.md); on an
+idle machine a jamo step takes about 0.2 s, so the nine runs of 600 steps need roughly 20 minutes
+of CPU time. The script prints its wall time at the end.
 
 Deterministic: every random draw (initialisation, dropout masks, samples) comes from
 ``np.random.default_rng`` with fixed seeds and BLAS runs on one thread per process (set below),
