@@ -10,11 +10,14 @@ Playwright; ``playwright install`` is never used). On every slide, shown with al
 (``Reveal.slide(h, v, Infinity)``) and after MathJax has typeset it, the leaf ``<section>`` is
 measured:
 
-* ``ratio`` = ``section.scrollHeight / Reveal.getConfig().height`` -- the height of everything on
-  the slide relative to the 720 px frame (slides are top-aligned, ``center: false``). A slide
-  overflows when ``ratio > 1`` (what lies below the frame is cut off on a projector; the deck
-  then gives the slide a scroll bar, which a lecturer cannot use while presenting);
-* ``wide`` = ``section.scrollWidth / Reveal.getConfig().width`` -- content wider than the frame;
+* ``ratio`` = content height / ``Reveal.getConfig().height``, where the content height is the
+  bottom of the lowest leaf element drawn on the slide (text, image, equation, widget part),
+  relative to the slide's top, in slide px (divided by ``Reveal.getScale()``). Slides are
+  top-aligned (``center: false``). A slide overflows when its content goes more than 1 px below
+  the 720 px frame: that part is cut off on a projector (the deck gives such a slide a scroll
+  bar, which a lecturer cannot use while presenting). ``section.scrollHeight`` would also count
+  the bottom padding and margins of the last box, flagging slides that visibly fit;
+* ``wide`` = content width / ``Reveal.getConfig().width`` -- content wider than the frame;
 * ``scrolled`` -- code or output blocks inside the slide that need their own scroll bar
   (a ``pre`` or output area whose content is taller or wider than its box, e.g. a code line
   longer than the slide is wide): reported, not counted as overflow.
@@ -150,9 +153,35 @@ async ([width, height, settleSrc]) => {
     Reveal.slide(ix.h, ix.v || 0, Infinity);
     s.querySelectorAll('.fragment').forEach(f => f.classList.add('visible'));
     await settle();
-    // a tall slide has a fixed height and scrolls (course-scroll): scrollHeight is still the
-    // height of everything on it
-    const h = s.scrollHeight, w = s.scrollWidth;
+    // The bottom of what is drawn on the slide, in slide px: the lowest leaf element (text,
+    // image, equation, widget part). Boxes' bottom padding and margins (scrollHeight counts them)
+    // and the empty collapser bars JupyterLab's HTML puts beside each cell are not content.
+    const top = s.getBoundingClientRect().top, left = s.getBoundingClientRect().left;
+    const scale = Reveal.getScale() || 1;
+    let bottom = 0, right = 0;
+    const clipCache = new Map();
+    s.querySelectorAll('*').forEach(el => {
+      if (el.children.length && !['IMG', 'svg', 'SVG', 'CANVAS', 'PRE', 'VIDEO'].includes(el.tagName)) return;
+      if (el.closest('aside.notes, .jp-Collapser, script, style') || el.closest('details:not([open]) > :not(summary)')) return;
+      const r = el.getBoundingClientRect();
+      if (!r.width || !r.height) return;
+      // what a box with its own scroll bar (a long code line in a <pre>) hides is not on the slide
+      let b = r.bottom, rt = r.right;
+      for (let a = el.parentElement; a && a !== s; a = a.parentElement) {
+        if (!clipCache.has(a)) {
+          const cs = getComputedStyle(a);
+          clipCache.set(a, cs.overflowX !== 'visible' || cs.overflowY !== 'visible' ? a.getBoundingClientRect() : null);
+        }
+        const c = clipCache.get(a);
+        if (c) { b = Math.min(b, c.bottom); rt = Math.min(rt, c.right); }
+      }
+      bottom = Math.max(bottom, b);
+      right = Math.max(right, rt);
+    });
+    // a tall slide has a fixed height and scrolls (course-scroll); the rects are still those of
+    // the unscrolled content (the deck never scrolls it by itself)
+    const h = Math.max(0, (bottom - top) / scale + s.scrollTop);
+    const w = Math.max(0, (right - left) / scale);
     const firstCell = s.querySelector('[id^="cell-id="]');
     const heading = s.querySelector('h1, h2, h3, h4');
     const scrolled = [];
