@@ -41,7 +41,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 1280, 720
-TOLERANCE = 1.0  # px: sub-pixel rounding of scrollHeight
+TOLERANCE = 1.0  # px: sub-pixel rounding
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -63,7 +63,7 @@ class SlideFit:
     v: int
     cell: str  #: id of the first notebook cell on the slide ('' if none)
     heading: str  #: first heading on the slide ('' if none)
-    height: float  #: content height in px (scrollHeight)
+    height: float  #: content height in slide px (bottom of the lowest drawn element)
     width: float  #: content width in px (scrollWidth)
     ratio: float  #: height / frame height
     wide: float  #: width / frame width

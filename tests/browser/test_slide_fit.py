@@ -2,8 +2,9 @@
 
 The decks are built from snapshots of the lessons (stored outputs, nothing executed) and measured
 one after another in the session's single headless Chromium by :mod:`course_tools.slide_fit`:
-a slide overflows when its leaf ``<section>``'s ``scrollHeight`` (or ``scrollWidth``), measured
-with every fragment visible and after MathJax has typeset it, exceeds the frame. A synthetic deck
+a slide overflows when what is drawn on it (the lowest leaf element: text, image, equation,
+widget part), measured with every fragment visible and after MathJax has typeset it, goes below
+(or beyond) the frame. A synthetic deck
 with a known-overflowing slide checks that the measure sees overflow (also when it comes from a
 fragment) and passes a slide that fits.
 
