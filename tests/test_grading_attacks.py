@@ -116,7 +116,7 @@ def fill_in(code: str, values: dict) -> str:
 
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 @needs_bwrap
@@ -136,6 +136,10 @@ def test_attacks_are_not_passed_and_change_nothing_outside_the_sandbox(lessons, 
     submit(lessons, subs / "honest" / f"{LESSON}.ipynb", solved)
     for name, code in ATTACKS.items():
         submit(lessons, subs / name / f"{LESSON}.ipynb", {**solved, "hx-ex-1": fill_in(code, fill)})
+    # a repository clone whose exercise notebook is a link to the lesson (which holds the answers)
+    linker = subs / "symlink_to_lesson" / "notebooks" / "exercises"
+    linker.mkdir(parents=True)
+    (linker / f"{LESSON}.ipynb").symlink_to(lessons / f"{LESSON}.ipynb")
     lessons_before, subs_before = snapshot(lessons), snapshot(subs)
     home_before = sorted(p.name for p in Path.home().iterdir())
     tmp_before = sorted(p.name for p in Path("/tmp").iterdir() if "cw-attack" in p.name)
@@ -152,8 +156,9 @@ def test_attacks_are_not_passed_and_change_nothing_outside_the_sandbox(lessons, 
     header = rows.pop("student")
     col = header.index(f"{LESSON}:1")
     assert rows["honest"][1:6] == ["pass", "pass", "pass", "3", "3"], rows["honest"]
-    verdicts = {name: rows[name][col] for name in ATTACKS}
+    verdicts = {name: rows[name][col] for name in [*ATTACKS, "symlink_to_lesson"]}
     assert all(v in ("fail", "error", "incomplete") for v in verdicts.values()), verdicts
+    assert "symbolic link" in rows["symlink_to_lesson"][-1]
     # the attacks that leave the kernel alive do not cost the student the other exercises
     for name in ("patch_allclose", "read_lesson", "write_outside", "network"):
         assert rows[name][col + 2] == "pass", (name, rows[name])
@@ -170,7 +175,7 @@ def test_attacks_are_not_passed_and_change_nothing_outside_the_sandbox(lessons, 
     # no process of a run survives it
     leftovers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _owned_by_sandbox(p)]
     assert leftovers == []
-    print(f"\n[attacks] {len(ATTACKS) + 1} submissions graded in {elapsed:.1f} s: {verdicts}", file=sys.stderr)
+    print(f"\n[attacks] {len(ATTACKS) + 2} submissions graded in {elapsed:.1f} s: {verdicts}", file=sys.stderr)
 
 
 def _owned_by_sandbox(proc: Path) -> bool:
