@@ -251,6 +251,8 @@ def measure(notebooks: list[Path], screenshots: Path | None = None, all_slides: 
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
         raise BrowserMissing(f'Playwright for Python is not installed (pip install -e ".[test]"); then {INSTALL_HINT}') from exc
+    if chromium_path() is None:  # before spending time on the build
+        raise BrowserMissing(f"Chromium not found: {INSTALL_HINT}")
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="slide-fit-")
