@@ -132,16 +132,18 @@ def _bwrap_prefix(work: Path, uid: int | None) -> list:
     for cache in ("/var/cache/fontconfig",):
         if Path(cache).is_dir():
             cmd += ["--ro-bind", cache, cache]
+    # the private /tmp first: bwrap applies mounts in order, and a checkout that lives under /tmp
+    # (a CI clone, say) must stay visible on top of it
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     ro = _ro_paths()
     # parents of the mount points: bwrap would make them 0700 (root-only), the run's uid must pass
-    parents = sorted({str(a) for p in ro + [Path(INSIDE_WORK)] for a in p.parents if str(a) != "/"},
+    parents = sorted({str(a) for p in ro + [Path(INSIDE_WORK)] for a in p.parents if str(a) not in ("/", "/tmp")},
                      key=lambda a: (a.count("/"), a))
     for a in parents:
         cmd += ["--perms", "0755", "--dir", a]
     for p in ro:
         cmd += ["--ro-bind", str(p), str(p)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-            "--bind", str(work), INSIDE_WORK, "--chdir", INSIDE_WORK]
+    cmd += ["--bind", str(work), INSIDE_WORK, "--chdir", INSIDE_WORK]
     if root and uid is not None:
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     return cmd + ["--"]

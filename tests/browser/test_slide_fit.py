@@ -39,7 +39,7 @@ def context(browser):
 def measured(request, context, tmp_path_factory):
     """{lesson stem: [SlideFit, ...]} for the selected lessons (``-k``), measured in one browser session."""
     selected = [item.callspec.params["lesson"] for item in request.session.items
-                if item.originalname == "test_every_slide_fits_1280x720" and hasattr(item, "callspec")]
+                if getattr(item, "originalname", None) == "test_every_slide_fits_1280x720" and hasattr(item, "callspec")]
     lessons = [p for p in LESSONS if p in selected] or LESSONS
     out = tmp_path_factory.mktemp("fit-decks")
     t0 = time.monotonic()
