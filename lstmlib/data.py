@@ -84,14 +84,17 @@ def find_course_file(relative: str, start=None) -> Path:
     """Find ``relative`` (e.g. ``"data/korean_poems.txt"``) in ``start`` or its nearest parent.
 
     Lessons run in ``notebooks/`` and their exercise copies in ``notebooks/exercises/``; looking
-    upward from the working folder finds the repository's ``data/`` from both.
+    upward from the working folder finds the repository's ``data/`` from both. A notebook run
+    elsewhere (e.g. in the grader's sandbox folder) falls back to the repository that holds this
+    package (an editable install, as ``course.py setup`` makes).
     """
     here = Path.cwd() if start is None else Path(start)
-    for folder in (here, *here.resolve().parents):
+    repository = Path(__file__).resolve().parent.parent
+    for folder in (here, *here.resolve().parents, repository):
         candidate = folder / relative
         if candidate.exists():
             return candidate
-    raise FileNotFoundError(f"{relative} not found in {here} or any folder above it")
+    raise FileNotFoundError(f"{relative} not found in {here} or any folder above it, nor in {repository}")
 
 
 def load_text(path) -> str:
