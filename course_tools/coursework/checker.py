@@ -19,19 +19,8 @@ from .hidden import new_seed, reference_values
 from .lesson import LESSONS_DIR
 from .match import Submission, prepare
 from .merge import without_hidden_records
-from .notebook import normalise_code, cell_source
 from .run import DEFAULT_TIMEOUT, SubmissionKilled, _probe_env, run_nbval
-from .verdict import ERROR, INCOMPLETE, CheckResult, ExerciseResult, analyse, apply_hidden
-
-
-def untouched(sub: Submission) -> set:
-    """Numbers of the exercises whose cell is still exactly the stub."""
-    cells = sub.reference.cell_by_id()
-    return {
-        e.number
-        for e in sub.reference.exercises
-        if normalise_code(sub.answers[e.number]) == normalise_code(cell_source(cells[e.cell_id]))
-    }
+from .verdict import ERROR, INCOMPLETE, CheckResult, ExerciseResult, analyse, apply_hidden, untouched
 
 
 def _all(sub: Submission, status: str, reason: str, notes: list) -> CheckResult:
